@@ -1,0 +1,15 @@
+"""ffnn: feed-forward neural networks with explicit backpropagation.
+
+>>> import ffnn
+>>> net = ffnn.mlp([4, 16, 16, 3], "relu", output="softmax", rng=0)
+>>> z, trace = net.forward(X)                       # z^(L+1), every z^(l) and x^(l)
+>>> L, delta = ffnn.CrossEntropy().value_and_delta(z, y, net.output)
+>>> grad = net.backward(trace, delta).theta         # ∂L/∂θ, flat, laid out like net.theta
+"""
+
+from ffnn.core import *  # noqa: F403
+from ffnn.core import __all__ as _core_all
+from ffnn.errors import FFNNError
+
+__version__ = "0.1.0"
+__all__ = [*_core_all, "FFNNError"]

@@ -1,0 +1,5 @@
+import sys
+
+from ffnn.cli import main
+
+sys.exit(main())

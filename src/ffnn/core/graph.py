@@ -1,0 +1,485 @@
+"""The network: any feed-forward graph (DAG) of layers, and the one backprop engine.
+
+Forward runs the nodes in topological order. Backward is message passing (notes 003): starting
+from δ at the output, each node sums the messages its consumers sent it, then sends its local
+derivative times that sum to each of its inputs. Every node and edge is visited once, so the cost
+is linear in the edges. The chain of layers of a multilayer perceptron is this engine's special
+case, where the message sent back through Dense layer l+1 and activation l is the recurrence
+
+    δ^(l) = σ'(z^(l)) ⊙ (W^(l+1)ᵀ δ^(l+1)),   ∂L/∂W^(l) = δ^(l) x^(l-1)ᵀ,   ∂L/∂b^(l) = δ^(l).
+
+All parameters live in one flat vector ``theta``; each Dense layer's W and b are views into it,
+and the gradient is a flat vector of the same layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ffnn.core.activations import OutputActivation, get_output_activation
+from ffnn.core.init import Init, as_init
+from ffnn.core.layers import LAYER_KINDS, Act, Dense, Input, Layer, Node
+from ffnn.errors import FFNNError
+
+__all__ = ["Network", "Trace", "Backward", "mlp", "Sequential", "from_weights"]
+
+
+def _as_dtype(dtype) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise FFNNError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+def _topological(output: Node) -> list[Node]:
+    """Nodes reachable backwards from ``output``, parents before children (iterative DFS)."""
+    order: list[Node] = []
+    state: dict[int, int] = {}  # 1 = on stack, 2 = done
+    stack = [(output, False)]
+    while stack:
+        node, expanded = stack.pop()
+        key = id(node)
+        if expanded:
+            state[key] = 2
+            order.append(node)
+            continue
+        if state.get(key) == 2:
+            continue
+        state[key] = 1
+        stack.append((node, True))
+        for p in reversed(node.parents):
+            if state.get(id(p)) != 2:
+                stack.append((p, False))
+    return order
+
+
+@dataclass
+class Trace:
+    """What one forward pass keeps: the value of every node, and the caches backward needs.
+
+    For a chain network, ``z[l-1]`` is z^(l) (the output of the l-th Dense layer), ``x[0]`` the
+    input and ``x[l]`` = σ(z^(l)) the l-th hidden activation. ``delta`` is filled by backward:
+    ``delta[l-1]`` = δ^(l) = ∂L/∂z^(l), of shape (batch, n_l).
+    """
+
+    nodes: list[Node]
+    values: list[np.ndarray]
+    caches: list
+    delta: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def z(self) -> list[np.ndarray]:
+        return [v for n, v in zip(self.nodes, self.values) if isinstance(n.layer, Dense)]
+
+    @property
+    def x(self) -> list[np.ndarray]:
+        return [
+            v
+            for n, v in zip(self.nodes, self.values)
+            if n.layer is None or isinstance(n.layer, Act)
+        ]
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.values[-1]
+
+    def __getitem__(self, node: Node | str) -> np.ndarray:
+        for i, n in enumerate(self.nodes):
+            if n is node or n.name == node:
+                return self.values[i]
+        raise KeyError(node)
+
+
+@dataclass
+class Backward:
+    """Result of a backward pass: the flat gradient ∂L/∂θ (p,), and ∂L/∂x (batch, n_0) if asked."""
+
+    theta: np.ndarray
+    input: np.ndarray | None = None
+
+
+class Network:
+    """A feed-forward network f(x; θ) = φ_out(z_out(x; θ)) over a DAG of layers.
+
+    Parameters
+    ----------
+    inputs, outputs : the Input node x^(0) and the node whose value is z^(L+1).
+    output : output activation φ_out ("identity", "sigmoid" or "softmax"). The graph computes the
+        pre-activation z^(L+1); losses that need a stable log-sum-exp work from it directly.
+    init : default :class:`Init` (or scheme name / C_W number) for Dense layers without their own.
+    rng : a ``numpy.random.Generator`` or an int seed; all randomness of init comes from it.
+    dtype : float32 (default) or float64.
+    """
+
+    def __init__(
+        self,
+        inputs: Node,
+        outputs: Node,
+        *,
+        output: str | OutputActivation = "identity",
+        init: Init | str | float | None = None,
+        rng: np.random.Generator | int | None = 0,
+        dtype=np.float32,
+    ):
+        if not isinstance(inputs, Node) or inputs.layer is not None:
+            raise FFNNError("Network(inputs=...) must be a node made by Input(n)")
+        if not isinstance(outputs, Node):
+            raise FFNNError("Network(outputs=...) must be a graph node")
+        self.dtype = _as_dtype(dtype)
+        self.output = get_output_activation(output)
+        self.input_node, self.output_node = inputs, outputs
+        self.default_init = as_init(init) or Init()
+        order = _topological(outputs)
+        sources = [n for n in order if n.layer is None]
+        if inputs not in sources:
+            raise FFNNError(
+                f"the graph does not connect: output '{outputs.name}' does not depend on input "
+                f"'{inputs.name}'"
+            )
+        if len(sources) > 1:
+            other = [n.name for n in sources if n is not inputs]
+            raise FFNNError(
+                f"the graph does not connect: it reads input node(s) {other} that were not given "
+                f"to Network (only '{inputs.name}' was)"
+            )
+        self.nodes: list[Node] = order  # order[0] is the input
+        index = {id(n): i for i, n in enumerate(order)}
+        self._parents = [tuple(index[id(p)] for p in n.parents) for n in order]
+        # does node i's value need a gradient? (the input only on request)
+        self._consumers: list[list[int]] = [[] for _ in order]
+        for i, ps in enumerate(self._parents):
+            for p in ps:
+                self._consumers[p].append(i)
+        self._layout(rng)
+
+    # --- parameters -------------------------------------------------------------------------
+    def _layout(self, rng) -> None:
+        layers: list[Dense] = []
+        for n in self.nodes:
+            if isinstance(n.layer, Dense) and n.layer not in layers:
+                layers.append(n.layer)
+        self.dense_layers = layers
+        self.inits: list[Init] = [layer.init or self.default_init for layer in layers]
+        self.n_params = sum(layer.n_params for layer in layers)
+        self.theta = np.zeros(self.n_params, dtype=self.dtype)
+        self.params, self._slices = self._views(self.theta)
+        self._scales = [
+            init.scales(layer.n_in, layer.n_out)
+            for init, layer in zip(self.inits, layers, strict=True)
+        ]
+        self._layer_index = {id(layer): i for i, layer in enumerate(layers)}
+        self.initialize(rng)
+
+    def _views(self, flat: np.ndarray):
+        views, slices, offset = [], [], 0
+        for layer in self.dense_layers:
+            (n_out, n_in), _ = layer.shapes
+            w_end = offset + n_out * n_in
+            W = flat[offset:w_end].reshape(n_out, n_in)
+            b = flat[w_end : w_end + n_out]
+            views.append((W, b))
+            slices.append((slice(offset, w_end), slice(w_end, w_end + n_out)))
+            offset = w_end + n_out
+        return views, slices
+
+    def unflatten(self, flat: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Views (W^(l), b^(l)) into any flat vector of length p laid out like ``theta``."""
+        if flat.shape != (self.n_params,):
+            raise FFNNError(f"expected a flat vector of shape ({self.n_params},), got {flat.shape}")
+        return self._views(flat)[0]
+
+    def param_blocks(self) -> list[tuple[str, slice]]:
+        """Names ("dense_3.W", "dense_3.b") and slices of every parameter block in ``theta``."""
+        out = []
+        for layer, (sw, sb) in zip(self.dense_layers, self._slices, strict=True):
+            out += [(f"{layer.name}.W", sw), (f"{layer.name}.b", sb)]
+        return out
+
+    def initialize(self, rng: np.random.Generator | int | None = 0) -> Network:
+        """Draw fresh W and b for every Dense layer from ``rng`` (a Generator or a seed)."""
+        rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        for init, (W, b) in zip(self.inits, self.params, strict=True):
+            Wd, bd = np.empty(W.shape), np.empty(b.shape)
+            init.draw(rng, Wd, bd)
+            W[...], b[...] = Wd, bd
+        return self
+
+    def set_params(self, weights: Sequence[tuple[np.ndarray, np.ndarray]]) -> Network:
+        """Set every (W^(l), b^(l)) by hand, in the order of ``dense_layers``; shapes are checked."""
+        if len(weights) != len(self.dense_layers):
+            raise FFNNError(f"expected {len(self.dense_layers)} (W, b) pairs, got {len(weights)}")
+        for layer, (W, b), (Wv, bv) in zip(self.dense_layers, weights, self.params, strict=True):
+            W, b = np.asarray(W, dtype=float), np.asarray(b, dtype=float).reshape(-1)
+            if W.shape != Wv.shape or b.shape != bv.shape:
+                raise FFNNError(
+                    f"layer '{layer.name}' needs W of shape {Wv.shape} and b of shape "
+                    f"{bv.shape}, got {W.shape} and {b.shape}"
+                )
+            Wv[...], bv[...] = W, b
+        return self
+
+    def astype(self, dtype) -> Network:
+        """A copy of this network (same graph, same θ) in another float dtype."""
+        new = object.__new__(Network)
+        new.__dict__.update(self.__dict__)
+        new.dtype = _as_dtype(dtype)
+        new.theta = self.theta.astype(new.dtype)
+        new.params, new._slices = new._views(new.theta)
+        return new
+
+    def copy(self) -> Network:
+        return self.astype(self.dtype)
+
+    # --- forward ----------------------------------------------------------------------------
+    def _check_input(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim == 1 and self.input_node.dim == 1:
+            X = X[:, None]
+        if X.ndim != 2 or X.shape[1] != self.input_node.dim:
+            first = self.nodes[self._consumers[0][0]].name if self._consumers[0] else "output"
+            raise FFNNError(
+                f"input '{self.input_node.name}' feeds layer '{first}', which expects arrays of "
+                f"shape (batch, {self.input_node.dim}); got shape {X.shape}"
+            )
+        return X if X.dtype == self.dtype else X.astype(self.dtype)
+
+    def forward(self, X) -> tuple[np.ndarray, Trace]:
+        """Run the graph on X: (batch, n_0). Returns z^(L+1): (batch, n_{L+1}) and the Trace."""
+        X = self._check_input(X)
+        nodes, parents = self.nodes, self._parents
+        values: list = [None] * len(nodes)
+        caches: list = [None] * len(nodes)
+        values[0] = X
+        for i in range(1, len(nodes)):
+            layer = nodes[i].layer
+            values[i], caches[i] = layer.forward(
+                self._layer_params(layer), [values[p] for p in parents[i]]
+            )
+        return values[-1], Trace(nodes, values, caches)
+
+    def _layer_params(self, layer: Layer):
+        j = self._layer_index.get(id(layer))
+        if j is None:
+            return None
+        W, b = self.params[j]
+        return W, b, *self._scales[j]
+
+    def __call__(self, X) -> np.ndarray:
+        """f(X) = φ_out(z^(L+1)(X)): (batch, n_{L+1})."""
+        return self.output(self.forward(X)[0])
+
+    predict = __call__
+
+    # --- backward ---------------------------------------------------------------------------
+    def backward(
+        self,
+        trace: Trace,
+        delta_out: np.ndarray,
+        *,
+        input_grad: bool = False,
+        out: np.ndarray | None = None,
+    ) -> Backward:
+        """Message passing from δ^(L+1) = ∂L/∂z^(L+1): (batch, n_{L+1}) back to θ (and x).
+
+        Fills ``trace.delta`` with ∂L/∂z at every Dense output. ``out`` may be a reusable
+        flat buffer of shape (p,) for the gradient.
+        """
+        nodes, parents = self.nodes, self._parents
+        if delta_out.shape != trace.values[-1].shape:
+            raise FFNNError(
+                f"delta has shape {delta_out.shape}, the output '{nodes[-1].name}' has shape "
+                f"{trace.values[-1].shape}"
+            )
+        if out is None:
+            out = np.empty(self.n_params, dtype=self.dtype)
+        gviews = self._gviews if out is getattr(self, "_gbuf", None) else self._views(out)[0]
+        written = [False] * len(self.dense_layers)
+        msg: list = [None] * len(nodes)
+        msg[-1] = delta_out
+        deltas = []
+        for i in range(len(nodes) - 1, 0, -1):
+            g = msg[i]
+            if g is None:  # a node whose value does not reach the output
+                continue
+            layer = nodes[i].layer
+            j = self._layer_index.get(id(layer))
+            need = [p != 0 or input_grad for p in parents[i]]
+            if j is not None:
+                deltas.append(g)
+                sends = layer.backward(
+                    self._layer_params(layer), trace.caches[i], g, gviews[j], written[j], need
+                )
+                written[j] = True
+            else:
+                sends = layer.backward(None, trace.caches[i], g, None, False, need)
+            for p, m in zip(parents[i], sends, strict=True):
+                if m is None:
+                    continue
+                msg[p] = m if msg[p] is None else msg[p] + m  # sum of consumers' messages
+        for j, done in enumerate(written):
+            if not done:  # a layer whose output does not reach the output node
+                gviews[j][0][...] = 0
+                gviews[j][1][...] = 0
+        trace.delta = deltas[::-1]
+        return Backward(out, msg[0] if input_grad else None)
+
+    def gradient_buffer(self) -> np.ndarray:
+        """A flat gradient buffer reused by ``backward(..., out=buffer)`` across steps."""
+        if getattr(self, "_gbuf", None) is None:
+            self._gbuf = np.empty(self.n_params, dtype=self.dtype)
+            self._gviews = self._views(self._gbuf)[0]
+        return self._gbuf
+
+    def loss_and_grad(self, X, y, loss, *, out: np.ndarray | None = None):
+        """L(θ) on the batch (X, y) and ∂L/∂θ as a flat vector (p,)."""
+        from ffnn.core.losses import get_loss
+
+        loss = get_loss(loss)
+        loss.check_output(self.output)
+        z, trace = self.forward(X)
+        value, delta = loss.value_and_delta(z, y, self.output)
+        return value, self.backward(trace, delta, out=out).theta
+
+    # --- description ------------------------------------------------------------------------
+    @property
+    def widths(self) -> list[int]:
+        """[n_0, n_1, ..., n_{L+1}] for a chain; for a DAG the input then every Dense width."""
+        return [self.input_node.dim] + [layer.n_out for layer in self.dense_layers]
+
+    @property
+    def is_chain(self) -> bool:
+        return (
+            all(len(ps) <= 1 for ps in self._parents)
+            and all(len(c) <= 1 for c in self._consumers)
+            and len(self.dense_layers) == sum(isinstance(n.layer, Dense) for n in self.nodes)
+        )
+
+    def config(self) -> dict:
+        """A JSON-able description of the architecture (no parameters)."""
+        layer_ids: dict[int, int] = {}
+        layers, nodes = [], []
+        for n in self.nodes[1:]:
+            if id(n.layer) not in layer_ids:
+                layer_ids[id(n.layer)] = len(layers)
+                layers.append(n.layer.config())
+        index = {id(n): i for i, n in enumerate(self.nodes)}
+        for n in self.nodes[1:]:
+            nodes.append(
+                {"layer": layer_ids[id(n.layer)], "parents": [index[id(p)] for p in n.parents]}
+            )
+        return {
+            "format": "ffnn.network/1",
+            "input": {"name": self.input_node.name, "dim": self.input_node.dim},
+            "layers": layers,
+            "nodes": nodes,
+            "output_activation": self.output.name,
+            "init": self.default_init.to_dict(),
+            "dtype": self.dtype.name,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, *, rng=0) -> Network:
+        """Rebuild the architecture from :meth:`config` (parameters freshly initialized)."""
+        try:
+            x = Input(int(config["input"]["dim"]), name=config["input"].get("name", "x"))
+            layers = []
+            for c in config["layers"]:
+                kind = c["kind"]
+                if kind == "dense":
+                    layers.append(Dense(c["n_out"], init=c.get("init"), name=c["name"]))
+                elif kind == "act":
+                    from ffnn.core.activations import ACTIVATIONS
+
+                    act = ACTIVATIONS[c["activation"]](*c.get("activation_params", []))
+                    layers.append(Act(act, name=c["name"]))
+                else:
+                    layers.append(LAYER_KINDS[kind](name=c["name"]))
+            built = [x]
+            for n in config["nodes"]:
+                built.append(layers[n["layer"]](*[built[p] for p in n["parents"]]))
+        except (KeyError, TypeError, IndexError) as e:
+            raise FFNNError(f"not a valid ffnn network description ({e!r})") from None
+        return cls(
+            x,
+            built[-1],
+            output=config.get("output_activation", "identity"),
+            init=config.get("init"),
+            rng=rng,
+            dtype=config.get("dtype", "float32"),
+        )
+
+    def summary(self) -> str:
+        lines = [f"{'node':<16}{'layer':<12}{'width':>7}{'params':>10}  inputs"]
+        for n, ps in zip(self.nodes, self._parents, strict=True):
+            kind = (
+                "input"
+                if n.layer is None
+                else (n.layer.activation.name if isinstance(n.layer, Act) else n.layer.kind)
+            )
+            npar = n.layer.n_params if isinstance(n.layer, Dense) else 0
+            lines.append(
+                f"{n.name:<16}{kind:<12}{n.dim:>7}{npar:>10}  "
+                + ", ".join(self.nodes[p].name for p in ps)
+            )
+        lines.append(f"output activation: {self.output.name}; parameters p = {self.n_params}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"Network(widths={self.widths}, p={self.n_params}, output='{self.output.name}', "
+            f"dtype={self.dtype.name})"
+        )
+
+
+def Sequential(n_in: int, layers: Sequence[Layer], **kwargs) -> Network:
+    """The explicit layer-by-layer form: ``Sequential(4, [Dense(8), Act("tanh"), Dense(1)])``."""
+    x = Input(n_in)
+    h = x
+    for layer in layers:
+        h = layer(h)
+    return Network(x, h, **kwargs)
+
+
+def mlp(
+    widths: Sequence[int],
+    activation: str | Sequence[str] = "relu",
+    output: str = "identity",
+    **kwargs,
+) -> Network:
+    """The common case in one line: ``mlp([n_0, n_1, ..., n_{L+1}], "relu")``.
+
+    ``activation`` is one name for every hidden layer or a list of L names, one per hidden layer.
+    Keyword arguments go to :class:`Network` (``init``, ``rng``, ``dtype``).
+    """
+    widths = list(widths)
+    if len(widths) < 2:
+        raise FFNNError(f"widths needs at least [n_0, n_out], got {widths}")
+    n_hidden = len(widths) - 2
+    acts = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+    if len(acts) != n_hidden:
+        raise FFNNError(
+            f"{n_hidden} hidden layers need {n_hidden} activations, got {len(acts)}: {acts}"
+        )
+    layers: list[Layer] = []
+    for n, act in zip(widths[1:-1], acts, strict=True):
+        layers += [Dense(n), Act(act)]
+    layers.append(Dense(widths[-1]))
+    return Sequential(widths[0], layers, output=output, **kwargs)
+
+
+def from_weights(
+    weights: Sequence[tuple[np.ndarray, np.ndarray]],
+    activation: str | Sequence[str] = "relu",
+    output: str = "identity",
+    dtype=np.float64,
+) -> Network:
+    """A chain network with every W^(l): (n_l, n_{l-1}) and b^(l): (n_l,) set by hand."""
+    if not weights:
+        raise FFNNError("from_weights needs at least one (W, b) pair")
+    Ws = [np.atleast_2d(np.asarray(W, dtype=float)) for W, _ in weights]
+    widths = [Ws[0].shape[1]] + [W.shape[0] for W in Ws]
+    net = mlp(widths, activation, output, dtype=dtype)
+    return net.set_params(weights)

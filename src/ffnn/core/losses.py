@@ -1,0 +1,238 @@
+"""Losses L(Θ) = 1/n Σ_i ℓ(y_i, f(x_i)) with their gradient δ^(L+1) = ∂L/∂z^(L+1).
+
+Every loss works from the output pre-activation z = z^(L+1): (n, n_out) and the network's output
+activation φ_out, so that the pairing is explicit:
+
+* regression losses (MSE, MAE, Huber) accept any φ_out and chain through it:
+  δ = (∂f/∂z)ᵀ ∂ℓ/∂f / n with f = φ_out(z);
+* cross-entropies are computed stably from the logits z and *require* their output activation:
+  binary cross-entropy needs sigmoid, categorical cross-entropy needs softmax. Pairing them with
+  anything else raises an error instead of silently assuming it.
+
+The mean squared error is the notes' 1/n Σ ‖y − f(x)‖² (summed over outputs, no factor 1/2).
+``hvp_z(z, y, φ_out, v)`` gives (∂²L/∂z²) v, which the Hessian tools need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from ffnn.core.activations import OutputActivation
+from ffnn.errors import FFNNError
+
+__all__ = [
+    "Loss",
+    "MSE",
+    "MAE",
+    "Huber",
+    "BinaryCrossEntropy",
+    "CrossEntropy",
+    "LOSSES",
+    "get_loss",
+]
+
+
+class Loss:
+    """Base class: ``value``, ``delta`` = ∂L/∂z, and ``value_and_delta`` together."""
+
+    name = "loss"
+    #: names of the output activations this loss may be paired with (None: any)
+    outputs: tuple[str, ...] | None = None
+
+    def check_output(self, output: OutputActivation) -> None:
+        if self.outputs is not None and output.name not in self.outputs:
+            raise FFNNError(
+                f"loss '{self.name}' is computed from logits and needs output activation "
+                f"{' or '.join(repr(o) for o in self.outputs)}, but the network's output is "
+                f"'{output.name}'; build the network with output={self.outputs[0]!r}"
+            )
+
+    def _target(self, z: np.ndarray, y) -> np.ndarray:
+        y = np.asarray(y)
+        if y.ndim == 1 and z.shape[1] == 1:
+            y = y[:, None]
+        if y.shape != z.shape:
+            raise FFNNError(
+                f"loss '{self.name}': targets have shape {y.shape} but the network outputs "
+                f"shape {z.shape}"
+            )
+        return y.astype(z.dtype, copy=False)
+
+    def value(self, z, y, output: OutputActivation) -> float:
+        return self.value_and_delta(z, y, output)[0]
+
+    def delta(self, z, y, output: OutputActivation) -> np.ndarray:
+        return self.value_and_delta(z, y, output)[1]
+
+    def value_and_delta(self, z, y, output: OutputActivation) -> tuple[float, np.ndarray]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class _Regression(Loss):
+    """ℓ(y, f) summed over outputs; δ chains ∂ℓ/∂f through φ_out."""
+
+    def elementwise(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """ℓ and ∂ℓ/∂f element-wise as functions of the residual r = f − y."""
+        raise NotImplementedError
+
+    def value_and_delta(self, z, y, output):
+        y = self._target(z, y)
+        f = output.apply(z)
+        ell, dell = self.elementwise(f - y)
+        n = z.shape[0]
+        dell /= n
+        return float(ell.sum(dtype=np.float64) / n), output.vjp(z, f, dell)
+
+    def d2_elementwise(self, r: np.ndarray) -> np.ndarray:
+        """∂²ℓ/∂f² element-wise (the loss is separable in the outputs)."""
+        raise NotImplementedError
+
+    def hvp_z(self, z, y, output, v):
+        """(∂²L/∂z²) v for regression losses with φ_out = identity or sigmoid (element-wise)."""
+        y = self._target(z, y)
+        f = output.apply(z)
+        r = f - y
+        n = z.shape[0]
+        Jv = output.jvp(z, f, v)
+        inner = output.vjp(z, f, self.d2_elementwise(r) * Jv / n)
+        if output.name == "identity":
+            return inner
+        _, dell = self.elementwise(r)
+        if output.name == "sigmoid":  # second-derivative term of φ_out: f(1-f)(1-2f) ⊙ ∂ℓ/∂f
+            return inner + (f * (1 - f) * (1 - 2 * f)) * dell / n * v
+        raise FFNNError(
+            f"Hessian-vector products of loss '{self.name}' are implemented for output "
+            f"activations identity and sigmoid, not '{output.name}'"
+        )
+
+
+class MSE(_Regression):
+    """Mean squared error of the notes: L = 1/n Σ_i ‖y_i − f(x_i)‖²."""
+
+    name = "mse"
+
+    def elementwise(self, r):
+        return r * r, 2 * r
+
+    def d2_elementwise(self, r):
+        return np.full_like(r, 2)
+
+
+class MAE(_Regression):
+    """Mean absolute error: L = 1/n Σ_i ‖y_i − f(x_i)‖₁ (subgradient 0 at r = 0)."""
+
+    name = "mae"
+
+    def elementwise(self, r):
+        return np.abs(r), np.sign(r)
+
+    def d2_elementwise(self, r):
+        return np.zeros_like(r)
+
+
+@dataclass
+class Huber(_Regression):
+    """Huber loss with threshold t: ½r² for |r| ≤ t, t(|r| − ½t) beyond; summed over outputs,
+    mean over examples."""
+
+    threshold: float = 1.0
+    name = "huber"
+
+    def elementwise(self, r):
+        d = r.dtype.type(self.threshold)
+        a = np.abs(r)
+        small = a <= d
+        ell = np.where(small, 0.5 * r * r, d * (a - 0.5 * d))
+        return ell, np.clip(r, -d, d)
+
+    def d2_elementwise(self, r):
+        return (np.abs(r) <= self.threshold).astype(r.dtype)
+
+
+class BinaryCrossEntropy(Loss):
+    """ℓ = −Σ_k [y_k log f_k + (1 − y_k) log(1 − f_k)], f = sigmoid(z), from logits:
+    ℓ = Σ_k softplus(z_k) − y_k z_k;  δ = (sigmoid(z) − y) / n.  Targets in [0, 1]."""
+
+    name = "binary_cross_entropy"
+    outputs = ("sigmoid",)
+
+    def value_and_delta(self, z, y, output):
+        self.check_output(output)
+        y = self._target(z, y)
+        n = z.shape[0]
+        ell = np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))
+        return float(ell.sum(dtype=np.float64) / n), (special.expit(z) - y) / n
+
+    def hvp_z(self, z, y, output, v):
+        s = special.expit(z)
+        return s * (1 - s) * v / z.shape[0]
+
+
+class CrossEntropy(Loss):
+    """Categorical cross-entropy ℓ = −Σ_k y_k log softmax(z)_k, from logits by log-sum-exp:
+    ℓ = (Σ_k y_k) logsumexp(z) − Σ_k y_k z_k;  δ = ((Σ_k y_k) softmax(z) − y) / n.
+
+    Targets are one-hot (or probability) rows of shape (n, K), or integer class labels (n,).
+    """
+
+    name = "cross_entropy"
+    outputs = ("softmax",)
+
+    def _target(self, z, y):
+        y = np.asarray(y)
+        if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
+            K = z.shape[1]
+            if y.size and (y.min() < 0 or y.max() >= K):
+                raise FFNNError(
+                    f"class labels must lie in 0..{K - 1} for a network with {K} outputs; "
+                    f"got labels from {y.min()} to {y.max()}"
+                )
+            onehot = np.zeros(z.shape, dtype=z.dtype)
+            onehot[np.arange(y.size), y] = 1
+            return onehot
+        return super()._target(z, y)
+
+    def value_and_delta(self, z, y, output):
+        self.check_output(output)
+        y = self._target(z, y)
+        n = z.shape[0]
+        m = z.max(axis=1, keepdims=True)
+        e = np.exp(z - m)
+        se = e.sum(axis=1, keepdims=True)
+        lse = m + np.log(se)
+        ysum = y.sum(axis=1, keepdims=True)
+        value = float((ysum * lse - np.sum(y * z, axis=1, keepdims=True)).sum(dtype=np.float64))
+        return value / n, (ysum * (e / se) - y) / n
+
+    def hvp_z(self, z, y, output, v):
+        y = self._target(z, y)
+        s = special.softmax(z, axis=1)
+        ysum = y.sum(axis=1, keepdims=True)
+        return ysum * s * (v - np.sum(s * v, axis=1, keepdims=True)) / z.shape[0]
+
+
+LOSSES = {
+    "mse": MSE,
+    "mae": MAE,
+    "huber": Huber,
+    "binary_cross_entropy": BinaryCrossEntropy,
+    "bce": BinaryCrossEntropy,
+    "cross_entropy": CrossEntropy,
+    "ce": CrossEntropy,
+}
+
+
+def get_loss(spec: str | Loss) -> Loss:
+    """Look a loss up by name (``"mse"``, ``"cross_entropy"``, ...) or pass one through."""
+    if isinstance(spec, Loss):
+        return spec
+    try:
+        return LOSSES[spec]()
+    except (KeyError, TypeError):
+        raise FFNNError(f"unknown loss {spec!r}; choose one of {', '.join(LOSSES)}") from None

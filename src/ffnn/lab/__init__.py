@@ -1,0 +1,9 @@
+"""The lab: theory tools and experiments (``ffnn lab NAME``).
+
+Each experiment module registers itself with :func:`ffnn.lab._registry.experiment` when imported;
+import new experiment modules here.
+"""
+
+from ffnn.lab._registry import EXPERIMENTS, Experiment, ExperimentResult, experiment, get_experiment
+
+__all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "experiment", "get_experiment"]
