@@ -22,7 +22,7 @@ def _demo(args) -> int:
     y = rng.integers(0, 3, 5)
     z, trace = net.forward(X)
     L, delta = ffnn.CrossEntropy().value_and_delta(z, y, net.output)
-    back = net.backward(trace, delta)
+    net.backward(trace, delta)
     print(net.summary())
     print(f"\nloss L = {L:.6f}")
     for l, d in enumerate(trace.delta, start=1):

@@ -72,13 +72,14 @@ class Trace:
 
     @property
     def z(self) -> list[np.ndarray]:
-        return [v for n, v in zip(self.nodes, self.values) if isinstance(n.layer, Dense)]
+        pairs = zip(self.nodes, self.values, strict=True)
+        return [v for n, v in pairs if isinstance(n.layer, Dense)]
 
     @property
     def x(self) -> list[np.ndarray]:
         return [
             v
-            for n, v in zip(self.nodes, self.values)
+            for n, v in zip(self.nodes, self.values, strict=True)
             if n.layer is None or isinstance(n.layer, Act)
         ]
 
@@ -208,7 +209,7 @@ class Network:
         return self
 
     def set_params(self, weights: Sequence[tuple[np.ndarray, np.ndarray]]) -> Network:
-        """Set every (W^(l), b^(l)) by hand, in the order of ``dense_layers``; shapes are checked."""
+        """Set every (W^(l), b^(l)) by hand, in ``dense_layers`` order; shapes are checked."""
         if len(weights) != len(self.dense_layers):
             raise FFNNError(f"expected {len(self.dense_layers)} (W, b) pairs, got {len(weights)}")
         for layer, (W, b), (Wv, bv) in zip(self.dense_layers, weights, self.params, strict=True):

@@ -77,7 +77,7 @@ EXPERIMENTS: dict[str, Experiment] = {}
 
 
 def experiment(name: str, claim: str):
-    """Register ``fn(out_dir, *, quick=False, progress=True) -> ExperimentResult`` under ``name``."""
+    """Register ``fn(out_dir, *, quick=False, progress=True) -> ExperimentResult`` as name."""
 
     def deco(fn):
         if name in EXPERIMENTS:
