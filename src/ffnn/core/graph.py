@@ -229,6 +229,7 @@ class Network:
         new.dtype = _as_dtype(dtype)
         new.theta = self.theta.astype(new.dtype)
         new.params, new._slices = new._views(new.theta)
+        new._gbuf = new._gviews = None  # the copy gets its own gradient buffer
         return new
 
     def copy(self) -> Network:
@@ -296,6 +297,11 @@ class Network:
             )
         if out is None:
             out = np.empty(self.n_params, dtype=self.dtype)
+        elif out.shape != (self.n_params,):
+            raise FFNNError(
+                f"backward(out=...) needs a flat buffer of shape ({self.n_params},), "
+                f"got {out.shape}"
+            )
         gviews = self._gviews if out is getattr(self, "_gbuf", None) else self._views(out)[0]
         written = [False] * len(self.dense_layers)
         msg: list = [None] * len(nodes)
@@ -477,10 +483,35 @@ def from_weights(
     output: str = "identity",
     dtype=np.float64,
 ) -> Network:
-    """A chain network with every W^(l): (n_l, n_{l-1}) and b^(l): (n_l,) set by hand."""
+    """A chain network with every W^(l): (n_l, n_{l-1}) and b^(l): (n_l,) set by hand.
+
+    A W given as a vector is read as (len(b), -1): a column (n_l, 1) when b has n_l entries, a row
+    (1, n_{l-1}) when b is a single number. float64 by default, so that a construction is exact.
+    """
     if not weights:
         raise FFNNError("from_weights needs at least one (W, b) pair")
-    Ws = [np.atleast_2d(np.asarray(W, dtype=float)) for W, _ in weights]
-    widths = [Ws[0].shape[1]] + [W.shape[0] for W in Ws]
+    pairs = []
+    for l, (W, b) in enumerate(weights, start=1):
+        b = np.asarray(b, dtype=float).reshape(-1)
+        W = np.asarray(W, dtype=float)
+        if W.ndim < 2:  # a vector W: (n_l,) read as (n_l, n_{l-1}) with n_l = len(b)
+            if W.size % b.size:
+                raise FFNNError(
+                    f"layer {l}: W of shape {W.shape} does not fit b of shape {b.shape}"
+                )
+            W = W.reshape(b.size, -1)
+        if W.ndim != 2 or W.shape[0] != b.size:
+            raise FFNNError(
+                f"layer {l}: W must have shape (n_{l}, n_{l - 1}) with n_{l} = len(b) = {b.size}, "
+                f"got W of shape {W.shape}"
+            )
+        if pairs and W.shape[1] != pairs[-1][0].shape[0]:
+            raise FFNNError(
+                f"layer {l}: W has {W.shape[1]} columns but layer {l - 1} has "
+                f"{pairs[-1][0].shape[0]} outputs; W^({l}) must have shape "
+                f"({W.shape[0]}, {pairs[-1][0].shape[0]})"
+            )
+        pairs.append((W, b))
+    widths = [pairs[0][0].shape[1]] + [W.shape[0] for W, _ in pairs]
     net = mlp(widths, activation, output, dtype=dtype)
-    return net.set_params(weights)
+    return net.set_params(pairs)

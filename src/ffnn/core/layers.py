@@ -219,14 +219,15 @@ class Concat(Layer):
     def bind(self, dims):
         if len(dims) < 2:
             raise FFNNError(f"layer '{self.name}' concatenates two or more inputs, got {len(dims)}")
-        self._splits = np.cumsum(dims)[:-1]
         return int(sum(dims))
 
     def forward(self, params, xs):
-        return np.concatenate(xs, axis=1), None
+        """The cache is the split points; kept per call, so a shared Concat may see other widths."""
+        splits = np.cumsum([x.shape[1] for x in xs[:-1]])
+        return np.concatenate(xs, axis=1), splits
 
-    def backward(self, params, cache, g, grads, accumulate, need):
-        parts = np.split(g, self._splits, axis=1)
+    def backward(self, params, splits, g, grads, accumulate, need):
+        parts = np.split(g, splits, axis=1)
         return [p if n else None for p, n in zip(parts, need, strict=True)]
 
 

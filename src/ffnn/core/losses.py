@@ -94,7 +94,10 @@ class _Regression(Loss):
         raise NotImplementedError
 
     def hvp_z(self, z, y, output, v):
-        """(∂²L/∂z²) v for regression losses with φ_out = identity or sigmoid (element-wise)."""
+        """(∂²L/∂z²) v = Jᵀ (∂²ℓ/∂f²) J v / n + Σ_k (∂ℓ/∂f_k) (∂²f_k/∂z²) v / n, J = ∂f/∂z.
+
+        z, v: (n, n_out); φ_out identity, sigmoid or softmax.
+        """
         y = self._target(z, y)
         f = output.apply(z)
         r = f - y
@@ -103,12 +106,18 @@ class _Regression(Loss):
         inner = output.vjp(z, f, self.d2_elementwise(r) * Jv / n)
         if output.name == "identity":
             return inner
-        _, dell = self.elementwise(r)
+        _, g = self.elementwise(r)
+        g /= n
         if output.name == "sigmoid":  # second-derivative term of φ_out: f(1-f)(1-2f) ⊙ ∂ℓ/∂f
-            return inner + (f * (1 - f) * (1 - 2 * f)) * dell / n * v
+            return inner + (f * (1 - f) * (1 - 2 * f)) * g * v
+        if output.name == "softmax":
+            # derivative of vjp(g) = f ⊙ (g − f·g) along v, with df = J v:
+            #   df ⊙ (g − f·g) − f (df·g)
+            fg = np.sum(f * g, axis=1, keepdims=True)
+            return inner + Jv * (g - fg) - f * np.sum(Jv * g, axis=1, keepdims=True)
         raise FFNNError(
             f"Hessian-vector products of loss '{self.name}' are implemented for output "
-            f"activations identity and sigmoid, not '{output.name}'"
+            f"activations identity, sigmoid and softmax, not '{output.name}'"
         )
 
 
@@ -186,6 +195,13 @@ class CrossEntropy(Loss):
 
     def _target(self, z, y):
         y = np.asarray(y)
+        if y.ndim == 1 and z.shape[1] > 1 and np.issubdtype(y.dtype, np.floating):
+            if not np.all(np.isfinite(y) & (y == np.round(y))):
+                raise FFNNError(
+                    f"loss '{self.name}': 1-D targets must be integer class labels 0..K-1; "
+                    "pass probabilities as rows of shape (n, K)"
+                )
+            y = y.astype(np.int64)
         if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
             K = z.shape[1]
             if y.size and (y.min() < 0 or y.max() >= K):
