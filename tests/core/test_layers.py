@@ -1,0 +1,156 @@
+"""Layers one at a time: forward/backward against finite differences, shapes, build errors."""
+
+import numpy as np
+import pytest
+
+from ffnn import Act, Add, Concat, Dense, FFNNError, Input, Network
+
+B = 4
+
+
+def _params(rng, n_out, n_in, s_W=1.0, s_b=1.0):
+    return rng.standard_normal((n_out, n_in)), rng.standard_normal(n_out), s_W, s_b
+
+
+@pytest.mark.parametrize("scales", [(1.0, 1.0), (0.7, 0.1)])
+def test_dense_forward_and_backward(scales, fd_grad, rel_error):
+    rng = np.random.default_rng(0)
+    s_W, s_b = scales
+    W, b, _, _ = _params(rng, 3, 5)
+    x = rng.standard_normal((B, 5))
+    g = rng.standard_normal((B, 3))
+    z, cache = Dense.forward((W, b, s_W, s_b), [x])
+    np.testing.assert_allclose(z, s_W * x @ W.T + s_b * b)  # z = s_W W x + s_b b, rows
+    gW, gb = np.empty_like(W), np.empty_like(b)
+    (dx,) = Dense.backward((W, b, s_W, s_b), cache, g, (gW, gb), False, [True])
+
+    def L(W_, b_, x_):
+        return np.sum(g * Dense.forward((W_, b_, s_W, s_b), [x_])[0])
+
+    assert rel_error(gW, fd_grad(lambda w: L(w, b, x), W)) < 1e-8
+    assert rel_error(gb, fd_grad(lambda c: L(W, c, x), b)) < 1e-8
+    assert rel_error(dx, fd_grad(lambda v: L(W, b, v), x)) < 1e-8
+    # accumulate adds to what is there (weight sharing); need=[False] sends nothing
+    gW2, gb2 = gW.copy(), gb.copy()
+    assert Dense.backward((W, b, s_W, s_b), cache, g, (gW2, gb2), True, [False]) == [None]
+    np.testing.assert_allclose(gW2, 2 * gW)
+    np.testing.assert_allclose(gb2, 2 * gb)
+
+
+def test_act_add_concat_backward_against_finite_differences(fd_grad, rel_error):
+    rng = np.random.default_rng(1)
+    x1, x2 = rng.standard_normal((2, B, 3))
+    x3 = rng.standard_normal((B, 2))
+    g3 = rng.standard_normal((B, 3))
+    g8 = rng.standard_normal((B, 8))
+
+    act = Act("tanh")
+    y, cache = act.forward(None, [x1])
+    (dx,) = act.backward(None, cache, g3, None, False, [True])
+    assert rel_error(dx, fd_grad(lambda v: np.sum(g3 * act.forward(None, [v])[0]), x1)) < 1e-8
+
+    add = Add()
+    y, cache = add.forward(None, [x1, x2, x1])
+    np.testing.assert_allclose(y, 2 * x1 + x2)
+    sends = add.backward(None, cache, g3, None, False, [True, False, True])
+    assert sends[1] is None
+    np.testing.assert_array_equal(sends[0], g3)
+
+    cat = Concat()
+    y, cache = cat.forward(None, [x1, x3, x2])
+    np.testing.assert_array_equal(y, np.hstack([x1, x3, x2]))
+    parts = cat.backward(None, cache, g8, None, False, [True, True, True])
+    np.testing.assert_array_equal(parts[0], g8[:, :3])
+    np.testing.assert_array_equal(parts[1], g8[:, 3:5])
+    np.testing.assert_array_equal(parts[2], g8[:, 5:])
+
+
+def test_layers_never_write_into_the_message_they_receive():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((B, 3))
+    g = rng.standard_normal((B, 3))
+    keep = g.copy()
+    W, b, _, _ = _params(rng, 3, 3)
+    for s_W in (1.0, 0.5):
+        params = (W, b, s_W, 0.3)
+        _, cache = Dense.forward(params, [x])
+        Dense.backward(params, cache, g, (np.empty_like(W), np.empty_like(b)), False, [True])
+    for layer in (Act("relu"), Act("sigmoid"), Act("gelu")):
+        _, cache = layer.forward(None, [x])
+        layer.backward(None, cache, g, None, False, [True])
+    Add().backward(None, None, g, None, False, [True, True])
+    np.testing.assert_array_equal(g, keep)
+
+
+def test_shared_concat_with_different_widths():
+    """A Concat layer called twice on inputs of different widths splits each call correctly."""
+    x = Input(3)
+    cat = Concat()
+    u = cat(Dense(2)(x), x)  # width 5
+    v = cat(Dense(4)(x), x)  # width 7
+    assert (u.dim, v.dim) == (5, 7)
+    net = Network(x, Dense(1)(Add()(Dense(3)(u), Dense(3)(v))), dtype=np.float64)
+    X = np.random.default_rng(3).standard_normal((5, 3))
+    z, trace = net.forward(X)
+    back = net.backward(trace, np.ones_like(z), input_grad=True)
+    assert back.input.shape == X.shape
+
+
+def test_node_widths_are_predicted_at_build():
+    x = Input(4)
+    h = Dense(7)(x)
+    a = Act("relu")(h)
+    s = Add()(a, h, a)
+    c = Concat()(s, x, a)
+    assert (h.dim, a.dim, s.dim, c.dim) == (7, 7, 7, 18)
+    net = Network(x, Dense(2)(c))
+    z, trace = net.forward(np.zeros((3, 4)))
+    for node, value in zip(net.nodes, trace.values, strict=True):
+        assert value.shape == (3, node.dim), node
+
+
+def test_build_errors_name_the_layer_and_the_widths():
+    x = Input(3)
+    h = Dense(5, name="hidden")(x)
+    with pytest.raises(FFNNError, match=r"layer 'skip' adds inputs of widths \[5, 3\]"):
+        Add(name="skip")(h, x)
+    with pytest.raises(FFNNError, match="'skip2' adds two or more inputs"):
+        Add(name="skip2")(h)
+    with pytest.raises(FFNNError, match="concatenates two or more"):
+        Concat()(h)
+    with pytest.raises(FFNNError, match="'d' takes one input, got 2"):
+        Dense(2, name="d")(h, x)
+    with pytest.raises(FFNNError, match="'act' takes one input"):
+        Act("relu", name="act")(h, h)
+    shared = Dense(2, name="shared")
+    shared(h)
+    with pytest.raises(FFNNError, match=r"'shared' was built for 5 inputs.*width 3"):
+        shared(x)
+    with pytest.raises(FFNNError, match="must be called on graph nodes.*ndarray"):
+        Dense(2)(np.zeros((2, 3)))
+    for bad in (0, -1, 2.5, "3"):
+        with pytest.raises(FFNNError, match="positive integer"):
+            Dense(bad)
+        with pytest.raises(FFNNError, match="positive integer"):
+            Input(bad)
+
+
+def test_layer_configs():
+    d = Dense(3, init="lecun", name="d")
+    assert d.config() == {
+        "kind": "dense",
+        "name": "d",
+        "n_out": 3,
+        "init": {"scheme": "lecun", "distribution": "normal", "C_b": None,
+                 "parameterization": "standard"},
+    }  # fmt: skip
+    from ffnn.core.activations import ACTIVATIONS
+
+    a = Act(ACTIVATIONS["leaky_relu"](0.3), name="a")
+    assert a.config() == {
+        "kind": "act",
+        "name": "a",
+        "activation": "leaky_relu",
+        "activation_params": [0.3],
+    }
+    assert Add(name="s").config() == {"kind": "add", "name": "s"}
