@@ -284,3 +284,30 @@ def test_from_config_rejects_garbage():
 
 def test_a_network_reexports_its_pieces():
     assert ffnn.Network is Network and issubclass(FFNNError, ValueError)
+
+
+def test_shared_layer_nodes_have_their_own_names_and_trace_lookup():
+    x = Input(2)
+    shared = Dense(2, name="sq")
+    h = shared(x)
+    out = shared(Act("tanh", name="t")(h))
+    assert (h.name, out.name) == ("sq", "sq#2")
+    net = Network(x, out, dtype=np.float64)
+    X = np.ones((3, 2))
+    z, trace = net.forward(X)
+    np.testing.assert_array_equal(trace["sq#2"], z)
+    np.testing.assert_array_equal(trace[h], trace["sq"])
+    np.testing.assert_allclose(trace["t"], np.tanh(trace["sq"]))
+    with pytest.raises(KeyError):
+        trace["nope"]
+    assert [n for n, _ in net.param_blocks()] == ["sq.W", "sq.b"]
+    # the rebuilt graph names its nodes the same way
+    assert [n.name for n in Network.from_config(net.config()).nodes] == [n.name for n in net.nodes]
+
+
+def test_a_float64_delta_does_not_promote_a_float32_network():
+    net = _skip_net(rng=0)
+    z, trace = net.forward(np.ones((2, 3)))
+    back = net.backward(trace, np.ones(z.shape, dtype=np.float64), input_grad=True)
+    assert back.theta.dtype == back.input.dtype == np.float32
+    assert all(d.dtype == np.float32 for d in trace.delta)

@@ -290,6 +290,7 @@ class Network:
         flat buffer of shape (p,) for the gradient.
         """
         nodes, parents = self.nodes, self._parents
+        delta_out = np.asarray(delta_out, dtype=self.dtype)  # float32 nets stay float32
         if delta_out.shape != trace.values[-1].shape:
             raise FFNNError(
                 f"delta has shape {delta_out.shape}, the output '{nodes[-1].name}' has shape "

@@ -59,7 +59,10 @@ class Layer:
                     f"layer), got {type(p).__name__}"
                 )
         dim = self.bind([p.dim for p in parents])
-        return Node(self, tuple(parents), dim, self.name)
+        # a shared layer's later calls get their own node names: "dense_3", "dense_3#2", ...
+        self._calls = getattr(self, "_calls", 0) + 1
+        name = self.name if self._calls == 1 else f"{self.name}#{self._calls}"
+        return Node(self, tuple(parents), dim, name)
 
     def bind(self, dims: list[int]) -> int:
         """Check the input widths and return the output width."""
