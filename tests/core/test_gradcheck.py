@@ -123,6 +123,8 @@ def test_random_dag_shapes_predicted_at_build(random_dag):
             assert value.dtype == np.float32
         back = net.backward(trace, np.ones_like(z), input_grad=True)
         assert back.theta.shape == net.theta.shape and back.input.shape == X.shape
+        # one δ per Dense node, aligned with trace.z
+        assert [d.shape for d in trace.delta] == [v.shape for v in trace.z]
 
 
 def test_weight_sharing_sums_both_uses():

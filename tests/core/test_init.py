@@ -42,6 +42,16 @@ def test_weight_variance_is_C_W_over_n_in(scheme, C_W, distribution):
         assert np.mean(W**4) / W.var() ** 2 == pytest.approx(3.0, rel=0.05)
 
 
+def test_C_W_formulas():
+    for n_in, n_out in [(3, 5), (10, 1), (1, 10)]:
+        assert Init("he").C_W(n_in, n_out) == Init("kaiming").C_W(n_in, n_out) == 2.0
+        assert Init("lecun").C_W(n_in, n_out) == 1.0
+        # Glorot: Var W = 2 / (n_in + n_out)
+        assert Init("glorot").C_W(n_in, n_out) / n_in == pytest.approx(2 / (n_in + n_out))
+        assert Init("xavier").C_W(n_in, n_out) == Init("glorot").C_W(n_in, n_out)
+        assert Init(0.7).C_W(n_in, n_out) == 0.7
+
+
 def test_bias_variance():
     net = _layer(Init("he", C_b=0.25))
     b = net.params[0][1]

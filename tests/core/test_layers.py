@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ffnn import Act, Add, Concat, Dense, FFNNError, Input, Network
+from ffnn import Act, Add, Concat, Dense, FFNNError, Input, Network, gradient_check
 
 B = 4
 
@@ -94,6 +94,8 @@ def test_shared_concat_with_different_widths():
     z, trace = net.forward(X)
     back = net.backward(trace, np.ones_like(z), input_grad=True)
     assert back.input.shape == X.shape
+    y = np.random.default_rng(4).standard_normal((5, 1))
+    assert gradient_check(net, X, y, "mse").max_error < 1e-6
 
 
 def test_node_widths_are_predicted_at_build():
