@@ -62,7 +62,8 @@ class Trace:
 
     For a chain network, ``z[l-1]`` is z^(l) (the output of the l-th Dense layer), ``x[0]`` the
     input and ``x[l]`` = σ(z^(l)) the l-th hidden activation. ``delta`` is filled by backward:
-    ``delta[l-1]`` = δ^(l) = ∂L/∂z^(l), of shape (batch, n_l).
+    ``delta[l-1]`` = δ^(l) = ∂L/∂z^(l), of shape (batch, n_l). On any graph, ``z``, ``delta`` and
+    the Dense nodes correspond one to one, in ``nodes`` order (a shared layer has one per call).
     """
 
     nodes: list[Node]
@@ -149,7 +150,7 @@ class Network:
         self.nodes: list[Node] = order  # order[0] is the input
         index = {id(n): i for i, n in enumerate(order)}
         self._parents = [tuple(index[id(p)] for p in n.parents) for n in order]
-        # does node i's value need a gradient? (the input only on request)
+        # _consumers[i]: the nodes that read node i (fan-out when more than one)
         self._consumers: list[list[int]] = [[] for _ in order]
         for i, ps in enumerate(self._parents):
             for p in ps:
