@@ -438,7 +438,8 @@ def fit(
     epoch = start_epoch
     stopped = False
     try:
-        with _CtrlC() as ctrl_c:
+        # overflow on the way to a non-finite loss is reported by the divergence check below
+        with _CtrlC() as ctrl_c, np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(start_epoch + 1, target + 1):
                 if pos == 0:
                     if gather:
