@@ -163,7 +163,7 @@ def test_ctrl_c_mid_epoch_stops_at_a_batch_boundary_and_resumes_exactly(tmp_path
     class SignalOnCall(ffnn.MSE):
         def value_and_delta(self, z, y, output):
             calls["n"] += 1
-            if calls["n"] == 13:  # inside epoch 3 (5 steps per epoch... plus evaluations)
+            if calls["n"] == 13:  # epoch 2 (6 steps + 2 evaluations per epoch), step 5
                 os.kill(os.getpid(), signal.SIGINT)
             return super().value_and_delta(z, y, output)
 

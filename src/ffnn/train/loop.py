@@ -227,6 +227,8 @@ def fit(
         raise FFNNError(
             "pass either resume (a checkpoint file) or state (a History.state), not both"
         )
+    if state is not None and (not isinstance(state, dict) or "optimizer" not in state):
+        raise FFNNError("state must be the History.state of an earlier fit (hist.state)")
     for cb in callbacks:
         if not callable(cb):
             raise FFNNError(f"callbacks must be callables cb(net, epoch, logs), got {cb!r}")
@@ -363,8 +365,6 @@ def fit(
             best_epoch = loop.get("best_epoch")
             bad_epochs = int(loop.get("bad_epochs", 0))
     elif state is not None:
-        if not isinstance(state, dict) or "optimizer" not in state:
-            raise FFNNError("state must be the History.state of an earlier fit")
         ost = opt.load_state(state["optimizer"], theta)
         start_epoch = int(state.get("epoch", 0))
         target = start_epoch + int(epochs)
@@ -434,6 +434,7 @@ def fit(
     forward, backward, out_act = net.forward, net.backward, net.output
     value_and_delta, update, isfinite = loss.value_and_delta, opt.update, math.isfinite
     take_X, take_Y, copyto = X.take, Y.take, np.copyto
+    tick = max(1, steps_per_epoch // 20) if bar is not None and steps_per_epoch >= 20 else 0
     stop_reason, message = "max_epochs", f"reached the last epoch ({target})"
     epoch = start_epoch
     stopped = False
@@ -474,6 +475,9 @@ def fit(
                     gsq_sum += gsq
                     n_batches += 1
                     s += 1
+                    if tick and s % tick == 0:  # live running loss, throttled by tqdm
+                        bar.set_postfix(loss=f"{loss_sum / (s * bs):.4g}", refresh=False)
+                        bar.update(0)
                 if s < steps_per_epoch:  # Ctrl-C inside the epoch
                     pos = s
                     epoch -= 1
@@ -487,6 +491,8 @@ def fit(
                         message += f"; resume from {str(checkpoint)!r}"
                     break
                 pos = 0
+                if not np.isfinite(theta).all():  # the epoch's last step left θ non-finite
+                    raise _Diverged(epoch, s - 1, "the parameter vector", "not finite", True)
 
                 # --- end of the epoch: record, early stopping, callbacks, checkpoint ------
                 rec = {
@@ -592,7 +598,7 @@ def fit(
 
 
 class _Diverged(Exception):
-    def __init__(self, epoch: int, step: int, what: str, value: float, restore: bool):
+    def __init__(self, epoch: int, step: int, what: str, value, restore: bool):
         super().__init__(what)
         self.epoch, self.step, self.what, self.value, self.restore = (
             epoch,
