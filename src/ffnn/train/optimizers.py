@@ -179,11 +179,12 @@ def scale_by_adam(beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -
         np.multiply(u, u, out=tmp)
         tmp *= 1.0 - b2
         v += tmp
+        # m̂ / (√v̂ + ε) = (√(1−β₂ᵏ) / (1−β₁ᵏ)) · m / (√v + ε√(1−β₂ᵏ)): one operation fewer
+        sb2 = math.sqrt(1.0 - b2**k)
         np.sqrt(v, out=tmp)
-        tmp *= 1.0 / math.sqrt(1.0 - b2**k)
-        tmp += eps
+        tmp += eps * sb2
         np.divide(m, tmp, out=u)
-        u *= 1.0 / (1.0 - b1**k)
+        u *= sb2 / (1.0 - b1**k)
         return u
 
     return Block("adam", init, apply, {"beta1": b1, "beta2": b2, "eps": eps})
