@@ -7,3 +7,6 @@ import new experiment modules here.
 from ffnn.lab._registry import EXPERIMENTS, Experiment, ExperimentResult, experiment, get_experiment
 
 __all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "experiment", "get_experiment"]
+
+# part 2, the geometry of training: importing the modules registers their experiments
+from ffnn.lab import exp_p2_convergence  # noqa: E402, F401
