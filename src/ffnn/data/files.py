@@ -117,6 +117,13 @@ def _read_csv(path: Path, target, features, need_target: bool) -> Table:
                 f"{cols[f][bad]!r}); ffnn takes numeric features only: encode it as numbers or "
                 "drop the column"
             )
+        bad = np.flatnonzero(~np.isfinite(col))
+        if bad.size:
+            lines = ", ".join(str(i + 2) for i in bad[:5]) + (" …" if bad.size > 5 else "")
+            raise FFNNError(
+                f"{path}: feature column {f!r} has {bad.size} missing or NaN/inf values "
+                f"(line {lines}); remove those rows or fill them in"
+            )
         X[:, j] = col
     y = None
     if target is not None:
