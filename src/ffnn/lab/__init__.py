@@ -8,5 +8,8 @@ from ffnn.lab._registry import EXPERIMENTS, Experiment, ExperimentResult, experi
 
 __all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "experiment", "get_experiment"]
 
+# part 1, representation, initialization and the NTK: importing registers the experiments
+from ffnn.lab import exp_p1_init, exp_p1_ntk, exp_p1_represent  # noqa: E402, F401
+
 # part 2, the geometry of training: importing the modules registers their experiments
 from ffnn.lab import exp_p2_convergence  # noqa: E402, F401
