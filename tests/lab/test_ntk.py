@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+
+import ffnn
+from ffnn import Act, Add, Dense, Init, Input, Network
+from ffnn.errors import FFNNError
+from ffnn.lab.kernels import analytic_nngp, analytic_ntk, gaussian_expectations, kernels_for
+from ffnn.lab.ntk import empirical_ntk, ntk_from_jacobian
+
+
+def _resnet():
+    x = Input(4)
+    h = Act("relu")(Dense(6)(x))
+    shared = Dense(6)
+    h = Add()(h, Act("tanh")(shared(h)))
+    h = Add()(h, Act("tanh")(shared(h)))
+    return Network(x, Dense(3)(h), rng=0, dtype=np.float64)
+
+
+@pytest.mark.parametrize("blocks", ["trace", "diagonal", "full"])
+def test_empirical_ntk_equals_jacobian_reference(blocks):
+    net = _resnet()
+    rng = np.random.default_rng(0)
+    X1, X2 = rng.standard_normal((6, 4)), rng.standard_normal((4, 4))
+    A = empirical_ntk(net, X1, X2, blocks=blocks)
+    B = ntk_from_jacobian(net, X1, X2, blocks=blocks)
+    shapes = {"trace": (6, 4), "diagonal": (6, 4, 3), "full": (6, 4, 3, 3)}
+    assert A.shape == shapes[blocks]
+    np.testing.assert_allclose(A, B, rtol=1e-10, atol=1e-12)
+
+
+def test_empirical_ntk_symmetric_psd():
+    net = ffnn.mlp(
+        [3, 16, 16, 1], "erf", init=Init(parameterization="ntk"), rng=1, dtype=np.float64
+    )
+    X = np.random.default_rng(1).standard_normal((10, 3))
+    T = empirical_ntk(net, X)
+    np.testing.assert_allclose(T, T.T, atol=1e-12)
+    assert np.linalg.eigvalsh(T).min() > -1e-10
+
+
+def test_bad_blocks():
+    net = _resnet()
+    with pytest.raises(FFNNError, match="blocks"):
+        empirical_ntk(net, np.zeros((2, 4)), blocks="all")
+
+
+def _mc_expectations(act, k11, k22, k12, n=400_000):
+    rng = np.random.default_rng(0)
+    L = np.linalg.cholesky(np.array([[k11, k12], [k12, k22]]))
+    u, v = L @ rng.standard_normal((2, n))
+    a = ffnn.get_activation(act)
+    return np.mean(a.sigma(u) * a.sigma(v)), np.mean(a.dsigma(u) * a.dsigma(v))
+
+
+@pytest.mark.parametrize("act", ["relu", "erf", "tanh"])
+def test_gaussian_expectations_monte_carlo(act):
+    k11, k22, k12 = 1.3, 0.7, 0.5
+    e, d = gaussian_expectations(act, k11, k22, k12)
+    me, md = _mc_expectations(act, k11, k22, k12)
+    assert abs(e - me) < 0.01 and abs(d - md) < 0.01
+
+
+@pytest.mark.parametrize("act", ["relu", "erf"])
+def test_empirical_ntk_approaches_analytic_with_width(act):
+    X = np.random.default_rng(2).standard_normal((8, 3))
+    init = Init(2.0 if act == "relu" else 1.5, C_b=0.1, parameterization="ntk")
+    errs = []
+    for w in (32, 512):
+        e = []
+        for s in range(3):
+            net = ffnn.mlp([3, w, w, 1], act, init=init, rng=s, dtype=np.float64)
+            _, T = kernels_for(net, X)
+            e.append(np.linalg.norm(empirical_ntk(net, X) - T) / np.linalg.norm(T))
+        errs.append(np.mean(e))
+    # error ∝ width^(-1/2): a tolerance that shrinks like 6/√w, and 16× wider ≈ 4× smaller (noisy)
+    assert errs[0] < 6 / np.sqrt(32) and errs[1] < 6 / np.sqrt(512)
+    assert errs[1] < errs[0] / 1.5
+
+
+def test_nngp_matches_monte_carlo_over_networks():
+    X = np.random.default_rng(3).standard_normal((4, 3))
+    K = analytic_nngp(X, depth=2, activation="relu", C_W=2.0, C_b=0.1)
+    outs = []
+    for s in range(400):
+        net = ffnn.mlp([3, 128, 128, 1], "relu", init=Init(2.0, C_b=0.1), rng=s, dtype=np.float64)
+        outs.append(net(X)[:, 0])
+    emp = np.cov(np.array(outs).T, bias=True)
+    assert np.abs(emp - K).max() < 0.2 * np.abs(K).max()
+
+
+def test_standard_parameterization_kernel():
+    X = np.random.default_rng(4).standard_normal((6, 3))
+    w = 4096
+    net = ffnn.mlp([3, w, 1], "relu", init=Init(2.0, C_b=0.1), rng=0, dtype=np.float64)
+    _, T = kernels_for(net, X)  # standard: grows with width
+    T_ntk = analytic_ntk(X, depth=1, C_W=2.0, C_b=0.1)
+    assert np.linalg.norm(T) > 200 * np.linalg.norm(T_ntk)
+    E = empirical_ntk(net, X)
+    assert np.linalg.norm(E - T) / np.linalg.norm(T) < 0.1
+    with pytest.raises(FFNNError, match="widths"):
+        analytic_ntk(X, depth=1, parameterization="standard")
