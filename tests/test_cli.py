@@ -262,3 +262,12 @@ def test_ctrl_c_as_a_process_saves_the_model(tmp_path):
     assert p.returncode == 130, err
     assert "Traceback" not in err and "saved the model trained so far" in err
     assert (tmp_path / "r" / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("loss", ["mse", "binary_cross_entropy"])
+def test_classification_with_other_losses_uses_one_hot_targets(loss, tmp_path, capsys):
+    rc, out, err = run(capsys, "train", "iris", "--loss", loss, "-o", tmp_path / "r", *FAST)
+    assert rc == 0, err
+    assert "accuracy" in out
+    _, meta = load_model(tmp_path / "r" / "model.safetensors")
+    assert meta["training"]["output"] == ("identity" if loss == "mse" else "sigmoid")

@@ -384,6 +384,11 @@ def _train(args) -> int:
         quiet=quiet,
     )
 
+    # fit's accuracy reads probabilities; with an identity output the table below still reports
+    # the accuracy of argmax_k z_k
+    fit_metrics = ["r2"] if ds.task == "regression" else []
+    if ds.task == "classification" and output in ("softmax", "sigmoid"):
+        fit_metrics = ["accuracy"]
     records: list[dict] = []
     hist = None
     interrupted = False
@@ -396,7 +401,7 @@ def _train(args) -> int:
                     optimizer=args.optimizer, lr=args.lr, schedule=args.schedule,
                     batch_size=args.batch_size, epochs=args.epochs,
                     validation=None if val is None else (Xv, yv), early_stopping=patience,
-                    metrics=["accuracy" if ds.task == "classification" else "r2"],
+                    metrics=fit_metrics,
                     callbacks=[lambda _net, _ep, logs: records.append(dict(logs))],
                     rng=args.seed, progress=args.progress, **opt_kw,
                 )  # fmt: skip
@@ -542,8 +547,6 @@ def _model_data(
             if pre.target_name in header and pre.target_name not in features:
                 tgt = pre.target_name
     t = read_table(spec, target=tgt, features=features, need_target=need_target)
-    if pre is None and t.X.shape[1] != 0:
-        pass
     return t.X, t.y, f"{spec} ({t.X.shape[0]} examples)"
 
 
