@@ -749,7 +749,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="ffnn",
         description="Feed-forward neural networks with explicit backpropagation.",
-        epilog="Start with: ffnn train   (digits, ≥ 97%% test accuracy in seconds)",
+        epilog="Start with: ffnn train   (digits, ≥ 97% test accuracy in seconds)",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
