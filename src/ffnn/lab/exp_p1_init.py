@@ -292,7 +292,7 @@ def run_saturation(out_dir: Path, *, quick: bool = False, progress: bool = True)
     n = 128
     X = rng.uniform(-2, 2, (n, 2))
     y = np.sin(2 * X[:, :1]) * np.cos(X[:, 1:])
-    epochs = 600 if quick else 2000
+    epochs = 1500 if quick else 2000
     rows, hists = [], {}
     good_label, bad_label = "well scaled (C_W = 16)", "hidden layers 10× too large"
     for label, factor in [(good_label, 1.0), (bad_label, 10.0)]:

@@ -6,7 +6,7 @@
       f(x) = v_0 + s_0 (relu(x − t_0) − relu(t_0 − x))
              + Σ_{j=1}^{m-1} (s_j − s_{j-1}) relu(x − t_j),
 
-  with s_j the slope on [t_j, t_{j+1}]; m + 2 hidden units for m + 1 breakpoints, exact.
+  with s_j the slope on [t_j, t_{j+1}]; m + 1 hidden units for m + 1 breakpoints, exact.
 * :func:`interpolate`: that construction at k knots of a continuous f on [a, b]; for f ∈ C² the
   sup error is at most h² max|f''| / 8 with h = (b − a)/(k − 1).
 * :func:`step_network`, :func:`bump_network`, :func:`staircase`: steep sigmoids σ(s (x − t)) (notes
@@ -47,7 +47,7 @@ def relu_interpolant(t, v) -> Network:
     """One-hidden-layer ReLU network equal to the piecewise-linear interpolant of (t_j, v_j).
 
     t: (m+1,) strictly increasing breakpoints (m ≥ 1), v: (m+1,) values. Outside [t_0, t_m] the
-    first and last pieces continue linearly. Widths [1, m+2, 1], float64.
+    first and last pieces continue linearly. Widths [1, m+1, 1], float64.
     """
     t = np.asarray(t, dtype=np.float64).ravel()
     v = np.asarray(v, dtype=np.float64).ravel()
@@ -133,7 +133,7 @@ def sawtooth_deep(k: int) -> Network:
 
 
 def sawtooth_shallow(k: int) -> Network:
-    """The function of :func:`sawtooth_deep` on [0, 1] with one hidden layer of 2^k + 2 units."""
+    """The function of :func:`sawtooth_deep` on [0, 1] with one hidden layer of 2^k + 1 units."""
     t = np.linspace(0.0, 1.0, 2**k + 1)
     return relu_interpolant(t, sawtooth(t, k))
 

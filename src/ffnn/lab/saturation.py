@@ -65,8 +65,10 @@ class SaturationCallback:
 
     Adds ``saturation_<l>`` (fraction of saturated pairs) and ``dead_<l>`` (fraction of dead
     units) for every hidden layer l = 1, 2, … measured on the fixed probe batch X, so they land
-    in the training history. Returns None (never stops training). ``every`` measures only every
-    that many epochs (the keys are absent on the others).
+    in the training history. It also keeps its own ``records`` (epoch plus those keys), which
+    do not depend on the training loop merging the logs back. Returns None (never stops
+    training). ``every`` measures only every that many epochs (the keys are absent on the
+    others).
     """
 
     def __init__(self, X, *, threshold: float = 1e-2, every: int = 1):
@@ -75,11 +77,15 @@ class SaturationCallback:
         self.X = X
         self.threshold = threshold
         self.every = every
+        self.records: list[dict] = []
 
     def __call__(self, net: Network, epoch: int, logs: dict) -> None:
         if epoch % self.every:
             return None
+        rec: dict = {"epoch": epoch}
         for l, s in enumerate(saturation(net, self.X, threshold=self.threshold), start=1):
-            logs[f"saturation_{l}"] = s.fraction
-            logs[f"dead_{l}"] = s.dead
+            rec[f"saturation_{l}"] = s.fraction
+            rec[f"dead_{l}"] = s.dead
+        self.records.append(rec)
+        logs.update({k: v for k, v in rec.items() if k != "epoch"})
         return None
