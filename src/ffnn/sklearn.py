@@ -1,0 +1,931 @@
+"""Estimators for the scikit-learn ecosystem: :class:`FFNNClassifier` and :class:`FFNNRegressor`.
+
+They take MLPClassifier's / MLPRegressor's parameters with the same names and meanings, so that
+switching is a one-line change::
+
+    from sklearn.neural_network import MLPClassifier      # before
+    from ffnn.sklearn import FFNNClassifier as MLPClassifier   # after
+
+and train an ffnn :class:`~ffnn.core.graph.Network` with :func:`ffnn.train.fit` (the stochastic
+solvers) or SciPy's L-BFGS-B on the flat θ (``solver="lbfgs"``). The trained network is
+``network_``, for the lab tools; ``coefs_[l]`` and ``intercepts_[l]`` are views into its θ in
+MLPClassifier's layout, ``coefs_[l] = W^(l+1)ᵀ: (n_l, n_{l+1})``.
+
+What the shared parameters mean here (and where it differs from scikit-learn)
+-----------------------------------------------------------------------------
+alpha
+    L2 penalty on the weights W (not the biases b), exactly as in scikit-learn: each step
+    minimizes the minibatch objective 1/B Σ_{i∈B} ℓ_i + α/(2B) Σ_l ‖W^(l)‖²_F, i.e. the step
+    adds α W / B to ∂L/∂W. B is the nominal batch size min(batch_size, n_train) (scikit-learn
+    uses each batch's own size, which differs only for the last, shorter batch of an epoch).
+    L-BFGS minimizes 1/n Σ_i ℓ_i + α/(2n) Σ_l ‖W^(l)‖²_F over the whole training set.
+batch_size
+    "auto" is min(200, n_train); an int is clipped to [1, n_train] (with a warning); ``None``
+    (an ffnn extension) is full-batch gradient descent.
+tol, n_iter_no_change, early_stopping, validation_fraction
+    scikit-learn's rule, after every epoch: without early stopping, stop when the training loss
+    (``loss_curve_``, penalty included) has not fallen below ``best_loss_ - tol`` for more than
+    ``n_iter_no_change`` epochs; with early stopping, a stratified ``validation_fraction`` is held
+    out, the score (accuracy / R²) is recorded in ``validation_scores_``, training stops when it
+    has not risen above ``best_validation_score_ + tol`` for more than ``n_iter_no_change``
+    epochs, and the weights of the best epoch are restored.
+learning_rate
+    "constant", "invscaling" (η_t = η / (t + 1)^power_t with t the number of samples seen, updated
+    after each epoch) and "adaptive" (divide η by 5 whenever the rule above fires; stop when
+    η ≤ 1e-6) apply to ``solver="sgd"`` exactly as in scikit-learn, and are ignored by the other
+    solvers (scikit-learn ignores them for "adam" too). Use ``schedule=`` for ffnn's schedules
+    ("cosine", "warmup+cosine", "step", ...) with any stochastic solver.
+solver
+    "adam", "sgd" (with ``momentum`` and ``nesterovs_momentum`` as in scikit-learn) and "lbfgs",
+    and ffnn's own: "gd" (plain SGD, no momentum), "momentum", "nesterov", "rmsprop", "adamw", or
+    an :class:`ffnn.train.Optimizer` object (then it carries its own learning rate and schedule).
+    Adam here puts ε outside the bias correction, m̂ / (√v̂ + ε); scikit-learn uses
+    m / (√v + ε) times the corrected rate, a difference of order ε.
+loss
+    Classifier: "log_loss" (cross-entropy with a softmax output for multiclass; binary
+    cross-entropy with one sigmoid output for binary and multi-label targets, as in
+    scikit-learn) or "mse" (the notes' 1/n Σ‖y − f‖² on the one-hot targets, same outputs).
+    Regressor: "squared_error" (scikit-learn's half squared error 1/(2n) Σ‖y − f‖²), "mse" (the
+    notes' 1/n Σ‖y − f‖², twice that), "mae", "huber". "poisson" is refused.
+random_state
+    An int seeds a ``numpy.random.Generator`` (``np.random.default_rng(random_state)``) that draws
+    the initial θ, the validation split and the shuffling, in that order; a ``RandomState``
+    instance gives that generator its seed (and is advanced, as scikit-learn's would be);
+    ``None`` draws fresh entropy.
+
+Beyond MLPClassifier
+--------------------
+``activation`` may be a list with one name per hidden layer (any ffnn activation; "logistic" is
+"sigmoid"); ``init`` (an :class:`ffnn.Init`, a scheme name, a number C_W, a dict, or "auto": He for
+ReLU-like activations, Glorot otherwise) and ``parameterization`` ("standard" or "ntk");
+``dtype`` (float32 by default); ``schedule``; ``optimizer_params`` (extra hyperparameters of the
+ffnn optimizer: rho, weight_decay, clip_norm, ...); multi-output regression; ``network_`` and
+``history_`` (the :class:`ffnn.train.History` of the last call).
+
+Not supported: sparse input (refused with a TypeError that says to call ``.toarray()``) and
+sample weights (``fit`` has no ``sample_weight`` parameter, so scikit-learn's meta-estimators
+refuse to pass weights; the training loop has no per-example weights yet).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import optimize as sp_optimize
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ffnn.core.graph import Network, mlp
+from ffnn.core.init import Init, as_init
+from ffnn.core.losses import MSE, Loss, get_loss
+from ffnn.errors import FFNNError
+from ffnn.train.loop import fit as ffnn_fit
+from ffnn.train.optimizers import Block, Optimizer, chain, get_optimizer
+from ffnn.train.schedules import get_schedule
+
+__all__ = ["FFNNClassifier", "FFNNRegressor", "HalfSquaredError"]
+
+_SKLEARN_SOLVERS = ("adam", "sgd", "lbfgs")
+_FFNN_SOLVERS = ("gd", "momentum", "nesterov", "rmsprop", "adamw")
+_RELU_LIKE = ("relu", "leaky_relu", "elu", "gelu", "softplus")
+
+
+class HalfSquaredError(MSE):
+    """scikit-learn's "squared_error": L = 1/(2n) Σ_i ‖y_i − f(x_i)‖² (half the notes' MSE)."""
+
+    name = "half_squared_error"
+
+    def elementwise(self, r):
+        return 0.5 * r * r, r.copy()
+
+    def d2_elementwise(self, r):
+        return np.ones_like(r)
+
+
+class _Rate:
+    """The learning-rate multiplier s(t) that the epoch callback changes (invscaling, adaptive),
+    times an optional ffnn schedule."""
+
+    def __init__(self, schedule=None):
+        self.value = 1.0
+        self.schedule = schedule
+
+    def __call__(self, t: int) -> float:
+        return self.value if self.schedule is None else self.value * self.schedule(t)
+
+
+def _l2_on_weights(w_slices: list[slice], strength: list[float]) -> Block:
+    """u ← u + λ W on the weight blocks of θ only (biases are not penalized); λ = strength[0]."""
+
+    def init(theta):
+        return {}
+
+    def apply(u, st, theta, t, tmp):
+        lam = strength[0]
+        if lam:
+            for sl in w_slices:
+                np.multiply(theta[sl], lam, out=tmp[sl])
+                u[sl] += tmp[sl]
+        return u
+
+    return Block("l2_W", init, apply, {"alpha_over_batch": strength[0]})
+
+
+def _generator(random_state) -> np.random.Generator:
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, (int, np.integer)):
+        return np.random.default_rng(int(random_state))
+    rs = check_random_state(random_state)
+    return np.random.default_rng(int(rs.randint(np.iinfo(np.int32).max)))
+
+
+class _BaseFFNN(BaseEstimator):
+    """What the classifier and the regressor share: parameters, the network, the solvers."""
+
+    # --- parameters -------------------------------------------------------------------------
+    def _hidden(self) -> list[int]:
+        h = self.hidden_layer_sizes
+        h = [h] if not hasattr(h, "__iter__") else list(h)
+        if any(not isinstance(k, (int, np.integer)) or k <= 0 for k in h):
+            raise FFNNError(f"hidden_layer_sizes must be positive integers, got {h}")
+        return [int(k) for k in h]
+
+    def _activations(self, n_hidden: int) -> list[str]:
+        a = self.activation
+        acts = [a] * n_hidden if isinstance(a, str) else list(a)
+        if len(acts) != n_hidden:
+            raise FFNNError(
+                f"activation has {len(acts)} entries for {n_hidden} hidden layers; give one name "
+                "or one per hidden layer"
+            )
+        return ["sigmoid" if x == "logistic" else x for x in acts]
+
+    def _init(self, acts: list[str]) -> Init:
+        spec = self.init
+        if isinstance(spec, str) and spec == "auto":
+            scheme = "he" if acts and all(a in _RELU_LIKE for a in acts) else "glorot"
+            init = Init(scheme=scheme)
+        else:
+            init = as_init(spec)
+            if init is None:
+                raise FFNNError("init must be 'auto', an Init, a scheme name, a number or a dict")
+        if self.parameterization is not None:
+            init = Init(**{**init.to_dict(), "parameterization": self.parameterization})
+        return init
+
+    def _check_params(self) -> None:
+        def positive(name, value, allow_zero=False):
+            ok = isinstance(value, (int, float, np.integer, np.floating)) and (
+                value >= 0 if allow_zero else value > 0
+            )
+            if not ok:
+                bound = ">= 0" if allow_zero else "> 0"
+                raise FFNNError(f"{name} must be a number {bound}, got {value!r}")
+
+        positive("alpha", self.alpha, allow_zero=True)
+        positive("learning_rate_init", self.learning_rate_init)
+        positive("tol", self.tol, allow_zero=True)
+        positive("power_t", self.power_t, allow_zero=True)
+        positive("epsilon", self.epsilon)
+        for name in ("max_iter", "n_iter_no_change", "max_fun"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise FFNNError(f"{name} must be an integer >= 1, got {v!r}")
+        if not 0 < self.validation_fraction < 1:
+            raise FFNNError(
+                f"validation_fraction must lie in (0, 1), got {self.validation_fraction!r}"
+            )
+        if not 0 <= self.momentum <= 1:
+            raise FFNNError(f"momentum must lie in [0, 1], got {self.momentum!r}")
+        for name in ("beta_1", "beta_2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise FFNNError(f"{name} must lie in [0, 1), got {getattr(self, name)!r}")
+        if self.learning_rate not in ("constant", "invscaling", "adaptive"):
+            raise FFNNError(
+                f"learning_rate must be 'constant', 'invscaling' or 'adaptive', got "
+                f"{self.learning_rate!r}; ffnn's schedules go in schedule=..."
+            )
+        bs = self.batch_size
+        if not (
+            bs is None
+            or (isinstance(bs, str) and bs == "auto")
+            or (isinstance(bs, (int, np.integer)) and not isinstance(bs, bool))
+        ):
+            raise FFNNError(f"batch_size must be 'auto', an integer or None, got {bs!r}")
+        s = self.solver
+        if not isinstance(s, Optimizer) and s not in _SKLEARN_SOLVERS + _FFNN_SOLVERS:
+            raise FFNNError(
+                f"unknown solver {s!r}; choose one of {', '.join(_SKLEARN_SOLVERS + _FFNN_SOLVERS)}"
+                " or pass an ffnn.train.Optimizer"
+            )
+        if s == "lbfgs" and self.schedule is not None:
+            raise FFNNError("schedule applies to the stochastic solvers, not to solver='lbfgs'")
+        if s == "sgd" and self.schedule is not None and self.learning_rate != "constant":
+            raise FFNNError(
+                f"pass either learning_rate={self.learning_rate!r} (scikit-learn's rule) or "
+                "schedule=... (an ffnn schedule), not both"
+            )
+        if self.optimizer_params is not None and not isinstance(self.optimizer_params, dict):
+            raise FFNNError(
+                f"optimizer_params must be a dict or None, got {type(self.optimizer_params)}"
+            )
+        np_dtype = np.dtype(self.dtype)
+        if np_dtype not in (np.float32, np.float64):
+            raise FFNNError(f"dtype must be float32 or float64, got {self.dtype!r}")
+
+    # --- the network ------------------------------------------------------------------------
+    def _new_network(self, n_in: int, n_out: int, output: str, rng) -> Network:
+        hidden = self._hidden()
+        acts = self._activations(len(hidden))
+        return mlp(
+            [n_in, *hidden, n_out],
+            acts,
+            output=output,
+            init=self._init(acts),
+            rng=rng,
+            dtype=np.dtype(self.dtype),
+        )
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """W^(l)ᵀ: (n_{l-1}, n_l) for l = 1..L+1: views into ``network_.theta`` (writable)."""
+        check_is_fitted(self, "network_")
+        return [W.T for W, _ in self.network_.params]
+
+    @coefs_.setter
+    def coefs_(self, values) -> None:
+        for (W, _), v in zip(self.network_.params, values, strict=True):
+            W[...] = np.asarray(v).T
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """b^(l): (n_l,) for l = 1..L+1: views into ``network_.theta`` (writable)."""
+        check_is_fitted(self, "network_")
+        return [b for _, b in self.network_.params]
+
+    @intercepts_.setter
+    def intercepts_(self, values) -> None:
+        for (_, b), v in zip(self.network_.params, values, strict=True):
+            b[...] = np.asarray(v).reshape(b.shape)
+
+    def _batch(self, n: int) -> int:
+        bs = self.batch_size
+        if bs is None:
+            return n
+        if isinstance(bs, str):
+            return min(200, n)
+        if bs < 1 or bs > n:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. It is going to be "
+                "clipped",
+                stacklevel=3,
+            )
+        return int(np.clip(bs, 1, n))
+
+    def _w_slices(self) -> list[slice]:
+        return [sl for name, sl in self.network_.param_blocks() if name.endswith(".W")]
+
+    def _optimizer(self, steps_per_epoch: int) -> tuple[Optimizer, _Rate | None, list[float]]:
+        """The ffnn optimizer: L2 on W (α/B, set per call), then the solver's chain."""
+        strength = [0.0]
+        l2 = _l2_on_weights(self._w_slices(), strength)
+        s = self.solver
+        if isinstance(s, Optimizer):
+            return chain(l2, s, name=s.name), None, strength
+        hyper = {}
+        if s == "sgd":
+            name = "nesterov" if self.nesterovs_momentum else "momentum"
+            if self.momentum == 0:
+                name = "sgd"
+            if name != "sgd":
+                hyper["momentum"] = self.momentum
+        else:
+            name = s
+            if s in ("momentum", "nesterov"):
+                hyper["momentum"] = self.momentum
+            elif s in ("adam", "adamw"):
+                hyper.update(beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon)
+            elif s == "rmsprop":
+                hyper["eps"] = self.epsilon
+        hyper.update(self.optimizer_params or {})
+        sched = None
+        if self.schedule is not None:
+            sched = get_schedule(
+                self.schedule,
+                total_steps=self.max_iter * steps_per_epoch,
+                steps_per_epoch=steps_per_epoch,
+            )
+        rate = _Rate(sched)
+        base = get_optimizer(name, self.learning_rate_init, rate, **hyper)
+        return chain(l2, base, name=name), rate, strength
+
+    def _penalty(self, scale: float) -> float:
+        """α/2 Σ_l ‖W^(l)‖²_F / scale."""
+        if not self.alpha:
+            return 0.0
+        theta = self.network_.theta
+        total = sum(float(np.dot(theta[sl], theta[sl])) for sl in self._w_slices())
+        return 0.5 * self.alpha * total / scale
+
+    # --- fitting ----------------------------------------------------------------------------
+    def _fit(self, X, y, incremental: bool):
+        self._check_params()
+        if incremental and self.solver == "lbfgs":
+            raise FFNNError("partial_fit needs a stochastic solver, not solver='lbfgs'")
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        n, n_features = X.shape
+        n_out = Y.shape[1]
+        loss, output = self._loss_and_output()
+        if first_pass:
+            self._rng = _generator(self.random_state)
+            self.network_ = self._new_network(n_features, n_out, output, self._rng)
+            self.n_outputs_ = n_out
+            self.n_layers_ = len(self._hidden()) + 2
+            self.out_activation_ = {"sigmoid": "logistic"}.get(output, output)
+            self.n_iter_ = 0
+            self.t_ = 0
+            self._state = None
+            self._lr_scale = 1.0
+            self._no_improvement_count = 0
+            self.loss_curve_ = []
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+                self.best_loss_ = np.inf
+        else:
+            widths = [n_features, *self._hidden(), n_out]
+            if self.network_.widths != widths or self.network_.dtype != np.dtype(self.dtype):
+                raise FFNNError(
+                    f"warm start / partial_fit needs the same architecture: the fitted network "
+                    f"has widths {self.network_.widths} ({self.network_.dtype}), the parameters "
+                    f"now give {widths} ({np.dtype(self.dtype)}); set warm_start=False to refit"
+                )
+            if not incremental:
+                self._rng = _generator(self.random_state)
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(X, Y, loss)
+        else:
+            self._fit_stochastic(X, Y, loss, incremental)
+        return self
+
+    def _fit_stochastic(self, X, Y, loss: Loss, incremental: bool) -> None:
+        rng = self._rng
+        Xv = yv = None
+        if self.early_stopping:
+            stratify = self._stratify(Y)
+            seed = int(rng.integers(np.iinfo(np.int32).max))
+            X, Xv, Y, Yv = train_test_split(
+                X, Y, random_state=seed, test_size=self.validation_fraction, stratify=stratify
+            )
+            if Xv.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' or the size "
+                    "of your dataset."
+                )
+            yv = self._decode(Yv)
+        n = X.shape[0]
+        bs = self._batch(n)
+        steps = -(-n // bs)
+        opt, rate, strength = self._optimizer(steps)
+        strength[0] = self.alpha / bs
+        if not incremental or self._state is None:
+            self._state = None
+            self._lr_scale = 1.0
+        sgd_rule = self.solver == "sgd" and rate is not None
+        if rate is not None:
+            rate.value = self._lr_scale
+        net = self.network_
+        theta = net.theta
+        early = self.early_stopping
+        best_theta = theta.copy() if early else None
+        self.n_iter_ = 0
+        stop = {"message": None}
+
+        def on_epoch(net_, epoch, logs):
+            self.n_iter_ += 1
+            self.t_ += n
+            self.loss_ = float(logs["train_loss"]) + self._penalty(bs)
+            self.loss_curve_.append(self.loss_)
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+            if early:
+                score = self._val_score(Xv, yv)
+                self.validation_scores_.append(score)
+                if self.verbose:
+                    print(f"Validation score: {score:f}")
+                if score < self.best_validation_score_ + self.tol:
+                    self._no_improvement_count += 1
+                else:
+                    self._no_improvement_count = 0
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    np.copyto(best_theta, theta)
+            else:
+                if self.loss_ > self.best_loss_ - self.tol:
+                    self._no_improvement_count += 1
+                else:
+                    self._no_improvement_count = 0
+                if self.loss_ < self.best_loss_:
+                    self.best_loss_ = self.loss_
+            if sgd_rule and self.learning_rate == "invscaling":
+                rate.value = 1.0 / (self.t_ + 1) ** self.power_t
+            if self._no_improvement_count > self.n_iter_no_change:
+                what = "Validation score" if early else "Training loss"
+                msg = (
+                    f"{what} did not improve more than tol={self.tol:f} for "
+                    f"{self.n_iter_no_change} consecutive epochs."
+                )
+                if sgd_rule and self.learning_rate == "adaptive":
+                    if self.learning_rate_init * rate.value <= 1e-6:
+                        stop["message"] = msg + " Learning rate too small. Stopping."
+                        return True
+                    rate.value /= 5.0
+                    if self.verbose:
+                        lr = self.learning_rate_init * rate.value
+                        print(msg + f" Setting learning rate to {lr:f}")
+                    self._no_improvement_count = 0
+                    return None
+                stop["message"] = msg
+                if self.verbose:
+                    print(msg + " Stopping.")
+                return True
+            return None
+
+        hist = ffnn_fit(
+            net,
+            X,
+            Y,
+            loss,
+            optimizer=opt,
+            batch_size=bs,
+            epochs=1 if incremental else self.max_iter,
+            callbacks=[on_epoch],
+            rng=rng,
+            progress=False,
+            state=self._state,
+            shuffle=bool(self.shuffle),
+        )
+        self.history_ = hist
+        self._state = {
+            "optimizer": {
+                k: v for k, v in hist.state["optimizer"].items() if not k.startswith("_")
+            },
+            "epoch": hist.state["epoch"],
+        }
+        if rate is not None:
+            self._lr_scale = rate.value
+        if early:
+            np.copyto(theta, best_theta)
+        if hist.diverged:
+            return
+        if (
+            not incremental
+            and stop["message"] is None
+            and self.n_iter_ == self.max_iter
+            and hist.stop_reason == "max_epochs"
+        ):
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _fit_lbfgs(self, X, Y, loss: Loss) -> None:
+        net = self.network_
+        theta = net.theta
+        X = np.ascontiguousarray(X, dtype=net.dtype)
+        Y = np.ascontiguousarray(Y, dtype=net.dtype)
+        n = X.shape[0]
+        w_slices = self._w_slices()
+        gbuf = net.gradient_buffer()
+        alpha = float(self.alpha)
+
+        def objective(x):
+            theta[...] = x
+            z, trace = net.forward(X)
+            L, delta = loss.value_and_delta(z, Y, net.output)
+            g = net.backward(trace, delta, out=gbuf).theta.astype(np.float64)
+            if alpha:
+                for sl in w_slices:
+                    w = x[sl]
+                    L += 0.5 * alpha * float(np.dot(w, w)) / n
+                    g[sl] += (alpha / n) * w
+            return L, g
+
+        curve: list[float] = []
+
+        def callback(intermediate_result):
+            curve.append(float(intermediate_result.fun))
+            if self.verbose:
+                print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = sp_optimize.minimize(
+                objective,
+                theta.astype(np.float64),
+                method="L-BFGS-B",
+                jac=True,
+                callback=callback,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+            )
+        theta[...] = res.x
+        if not np.isfinite(theta).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain large "
+                "values and need to be preprocessed."
+            )
+        self.n_iter_ = int(res.nit)
+        self.loss_ = float(res.fun)
+        self.loss_curve_ = curve
+        self.t_ += n * self.n_iter_
+        self.history_ = None
+        if res.status == 1:
+            warnings.warn(
+                f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status=1): "
+                f"{res.message}. Increase the number of iterations (max_iter) or scale the data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _output(self, X) -> np.ndarray:
+        """z^(L+1)(X): (n, n_out) in the network's dtype (float32 by default), in chunks."""
+        net = self.network_
+        out = np.empty((X.shape[0], net.output_node.dim), dtype=net.dtype)
+        for a in range(0, X.shape[0], 8192):
+            out[a : a + 8192] = net.forward(X[a : a + 8192])[0]
+        return out
+
+    # --- pickling: θ and the architecture, so θ and its W, b views survive ------------------
+    def __getstate__(self):
+        state = super().__getstate__()
+        net = state.get("network_")
+        if isinstance(net, Network):
+            state = dict(state)
+            state["network_"] = {"ffnn_config": net.config(), "theta": net.theta.copy()}
+        return state
+
+    def __setstate__(self, state):
+        net = state.get("network_")
+        if isinstance(net, dict) and "ffnn_config" in net:
+            state = dict(state)
+            rebuilt = Network.from_config(net["ffnn_config"])
+            rebuilt.theta[...] = net["theta"]
+            state["network_"] = rebuilt
+        super().__setstate__(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    def _more_partial_fit_available(self) -> bool:
+        return self.solver != "lbfgs"
+
+
+class FFNNClassifier(ClassifierMixin, _BaseFFNN):
+    """A feed-forward network classifier with MLPClassifier's interface (see the module doc).
+
+    Binary and multi-label targets get one sigmoid output per label and binary cross-entropy;
+    multiclass targets a softmax output and cross-entropy. Labels may be any hashable values
+    (``classes_`` holds them in sorted order); y may be a 2-D 0/1 indicator matrix for
+    multi-label classification.
+
+    Fitted attributes: ``classes_``, ``n_features_in_``, ``feature_names_in_`` (when X has string
+    column names), ``network_``, ``coefs_``, ``intercepts_``, ``loss_``, ``loss_curve_``,
+    ``best_loss_``, ``validation_scores_``, ``best_validation_score_``, ``n_iter_``, ``t_``,
+    ``n_outputs_``, ``n_layers_``, ``out_activation_``, ``history_``.
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str | Sequence[str] = "relu",
+        *,
+        solver: str | Optimizer = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str | None = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state=None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
+        loss: str = "log_loss",
+        schedule=None,
+        init="auto",
+        parameterization: str | None = None,
+        dtype="float32",
+        optimizer_params: dict | None = None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.loss = loss
+        self.schedule = schedule
+        self.init = init
+        self.parameterization = parameterization
+        self.dtype = dtype
+        self.optimizer_params = optimizer_params
+
+    # --- targets ----------------------------------------------------------------------------
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start and not incremental:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as in the "
+                        f"previous call to fit. Previously got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{self.classes_}. 'y' has {classes}."
+                )
+        Y = self._label_binarizer.transform(y).astype(np.float64)
+        return X, Y
+
+    def _loss_and_output(self) -> tuple[Loss, str]:
+        multiclass = self._label_binarizer.y_type_ == "multiclass"
+        output = "softmax" if multiclass else "sigmoid"
+        if self.loss in ("log_loss", "cross_entropy"):
+            return get_loss("cross_entropy" if multiclass else "binary_cross_entropy"), output
+        if self.loss == "mse":
+            return get_loss("mse"), output
+        raise FFNNError(f"loss must be 'log_loss' or 'mse' for a classifier, got {self.loss!r}")
+
+    def _stratify(self, Y):
+        return Y if Y.shape[1] == 1 or self._label_binarizer.y_type_ == "multiclass" else None
+
+    def _decode(self, F: np.ndarray):
+        """Labels from outputs (probabilities) or binarized targets F: (n, n_out)."""
+        if F.shape[1] == 1:
+            F = F.ravel()
+        return self._label_binarizer.inverse_transform(F)
+
+    def _val_score(self, Xv, yv) -> float:
+        F = self.network_.output.apply(self._output(Xv))
+        return float(accuracy_score(yv, self._decode(F)))
+
+    # --- API --------------------------------------------------------------------------------
+    def fit(self, X, y):
+        """Train on X: (n, n_features) and y: labels (n,) or a 0/1 indicator matrix (n, K).
+
+        A new network unless ``warm_start`` (then training continues from ``network_`` with a
+        fresh optimizer state, as in scikit-learn). Returns self.
+        """
+        return self._fit(X, y, incremental=False)
+
+    @available_if(lambda est: est._more_partial_fit_available())
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over (X, y), continuing the optimizer state of the previous calls.
+
+        ``classes`` (all labels that will ever be seen) is required on the first call, unless y is
+        a multi-label indicator matrix.
+        """
+        if not hasattr(self, "classes_"):
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer = LabelBinarizer().fit(y)
+            elif classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            else:
+                self._label_binarizer = LabelBinarizer().fit(np.asarray(classes))
+            self.classes_ = self._label_binarizer.classes_
+        elif classes is not None and not np.array_equal(
+            np.sort(np.asarray(classes)), np.sort(self.classes_)
+        ):
+            raise ValueError(
+                f"`classes={classes!r}` is not the same as on last call to partial_fit, was: "
+                f"{self.classes_!r}"
+            )
+        return self._fit(X, y, incremental=True)
+
+    def _check_X(self, X):
+        check_is_fitted(self, "network_")
+        return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+
+    def decision_function(self, X) -> np.ndarray:
+        """The logits z^(L+1): (n,) for a binary problem, else (n, n_classes)."""
+        z = self._output(self._check_X(X))
+        return z.ravel() if z.shape[1] == 1 else z
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (n, n_classes) in the order of ``classes_`` (for multi-label
+        targets: each label's probability, (n, n_labels))."""
+        X = self._check_X(X)
+        f = self.network_.output.apply(self._output(X))
+        if f.shape[1] == 1:
+            return np.hstack([1.0 - f, f])
+        return f
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """log of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """The most probable class of each row (labels of ``classes_``); for multi-label
+        targets the indicator matrix of the labels with probability > 1/2."""
+        X = self._check_X(X)
+        return self._decode(self.network_.output.apply(self._output(X)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class FFNNRegressor(RegressorMixin, _BaseFFNN):
+    """A feed-forward network regressor with MLPRegressor's interface (see the module doc).
+
+    y may be (n,) or (n, n_outputs) (multi-output regression, one identity output each).
+
+    Fitted attributes: ``n_features_in_``, ``feature_names_in_``, ``network_``, ``coefs_``,
+    ``intercepts_``, ``loss_``, ``loss_curve_``, ``best_loss_``, ``validation_scores_``,
+    ``best_validation_score_``, ``n_iter_``, ``t_``, ``n_outputs_``, ``n_layers_``,
+    ``out_activation_``, ``history_``.
+    """
+
+    def __init__(
+        self,
+        loss: str = "squared_error",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str | Sequence[str] = "relu",
+        *,
+        solver: str | Optimizer = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str | None = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state=None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
+        schedule=None,
+        init="auto",
+        parameterization: str | None = None,
+        dtype="float32",
+        optimizer_params: dict | None = None,
+    ):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.schedule = schedule
+        self.init = init
+        self.parameterization = parameterization
+        self.dtype = dtype
+        self.optimizer_params = optimizer_params
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        return X, np.asarray(Y, dtype=np.float64)
+
+    def _loss_and_output(self) -> tuple[Loss, str]:
+        if self.loss == "squared_error":
+            return HalfSquaredError(), "identity"
+        if self.loss in ("mse", "mae", "huber"):
+            return get_loss(self.loss), "identity"
+        if self.loss == "poisson":
+            raise FFNNError(
+                "loss='poisson' needs an exponential output, which ffnn does not have; use "
+                "'squared_error', 'mse', 'mae' or 'huber'"
+            )
+        raise FFNNError(
+            f"loss must be 'squared_error', 'mse', 'mae' or 'huber' for a regressor, got "
+            f"{self.loss!r}"
+        )
+
+    def _stratify(self, Y):
+        return None
+
+    def _decode(self, F):
+        return F.ravel() if F.shape[1] == 1 else F
+
+    def _val_score(self, Xv, yv) -> float:
+        return float(r2_score(yv, self._decode(self._output(Xv))))
+
+    def fit(self, X, y):
+        """Train on X: (n, n_features) and y: (n,) or (n, n_outputs). Returns self."""
+        return self._fit(X, y, incremental=False)
+
+    @available_if(lambda est: est._more_partial_fit_available())
+    def partial_fit(self, X, y):
+        """One epoch over (X, y), continuing the optimizer state of the previous calls."""
+        return self._fit(X, y, incremental=True)
+
+    def predict(self, X) -> np.ndarray:
+        """f(X): (n,) for one output, else (n, n_outputs)."""
+        check_is_fitted(self, "network_")
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        return self._decode(self._output(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
