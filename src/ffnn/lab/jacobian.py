@@ -145,7 +145,7 @@ def _write_gradients(net: Network, sens: list[DenseSensitivity], a_or_deltas, G:
             GW += d[:, :, None] * s.x[:, None, :] * s.s_W
             G[:, sb] += d * s.s_b
         else:
-            np.multiply(d[:, :, None], s.x[:, None, :], out=GW)
+            np.einsum("ni,nj->nij", d, s.x, out=GW)  # δ_i x_iᵀ for every example i
             if s.s_W != 1.0:
                 GW *= s.s_W
             np.multiply(d, s.s_b, out=G[:, sb])
