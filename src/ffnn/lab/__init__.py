@@ -12,4 +12,9 @@ __all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "experiment", "get_e
 from ffnn.lab import exp_p1_init, exp_p1_ntk, exp_p1_represent  # noqa: E402, F401, I001
 
 # part 2, the geometry of training: importing the modules registers their experiments
-from ffnn.lab import exp_p2_convergence, exp_p2_implicit, exp_p2_minima  # noqa: E402, F401
+from ffnn.lab import (  # noqa: E402, F401
+    exp_p2_convergence,
+    exp_p2_implicit,
+    exp_p2_minima,
+    exp_p2_spectrum,
+)
