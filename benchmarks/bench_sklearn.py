@@ -1,4 +1,4 @@
-"""FFNNClassifier against scikit-learn's MLPClassifier on digits and breast cancer, matched settings.
+"""FFNNClassifier against MLPClassifier on digits and breast cancer, with matched settings.
 
     python benchmarks/bench_sklearn.py [--repeat 5] [--threads 2] [--max-iter 200]
 
