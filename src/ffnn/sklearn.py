@@ -122,6 +122,15 @@ class _Rate:
     def __call__(self, t: int) -> float:
         return self.value if self.schedule is None else self.value * self.schedule(t)
 
+    def to_dict(self) -> dict:
+        inner = self.schedule
+        inner = (
+            inner.to_dict()
+            if hasattr(inner, "to_dict")
+            else (None if inner is None else repr(inner))
+        )
+        return {"name": "sklearn_rate", "value": self.value, "schedule": inner}
+
 
 def _l2_on_weights(w_slices: list[slice], strength: list[float]) -> Block:
     """u ← u + λ W on the weight blocks of θ only (biases are not penalized); λ = strength[0]."""
@@ -596,10 +605,9 @@ class _BaseFFNN(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
-        tags.non_deterministic = self.random_state is None
         return tags
 
-    def _more_partial_fit_available(self) -> bool:
+    def _partial_fit_available(self) -> bool:
         return self.solver != "lbfgs"
 
 
@@ -738,7 +746,7 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
         """
         return self._fit(X, y, incremental=False)
 
-    @available_if(lambda est: est._more_partial_fit_available())
+    @available_if(lambda est: est._partial_fit_available())
     def partial_fit(self, X, y, classes=None):
         """One epoch over (X, y), continuing the optimizer state of the previous calls.
 
@@ -914,7 +922,7 @@ class FFNNRegressor(RegressorMixin, _BaseFFNN):
         """Train on X: (n, n_features) and y: (n,) or (n, n_outputs). Returns self."""
         return self._fit(X, y, incremental=False)
 
-    @available_if(lambda est: est._more_partial_fit_available())
+    @available_if(lambda est: est._partial_fit_available())
     def partial_fit(self, X, y):
         """One epoch over (X, y), continuing the optimizer state of the previous calls."""
         return self._fit(X, y, incremental=True)

@@ -485,3 +485,12 @@ def test_random_state_reproducible_and_matches_ffnn_init(iris):
     untrained._check_params()
     rebuilt = untrained._new_network(4, 3, "softmax", np.random.default_rng(7))
     np.testing.assert_array_equal(rebuilt.theta, net.theta)
+
+
+def test_network_is_a_full_ffnn_network(iris):
+    X, y = iris
+    clf = FFNNClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    net = clf.network_.astype(np.float64)
+    check = ffnn.gradient_check(net, X[:10], y[:10], "cross_entropy")
+    assert check.passed
+    assert clf.history_.config["optimizer"]["blocks"][0]["name"] == "l2_W"
