@@ -74,6 +74,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy import optimize as sp_optimize
+from scipy import special
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -789,9 +790,15 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
         return f
 
     def predict_log_proba(self, X) -> np.ndarray:
-        """log of :meth:`predict_proba`."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+        """log of :meth:`predict_proba`, computed from the logits in float64 (finite where the
+        probability rounds to 0 or 1): log softmax(z) = z − logsumexp(z), log σ(z) = −softplus(−z).
+        """
+        z = self._output(self._check_X(X)).astype(np.float64)
+        if self.network_.output.name == "softmax":
+            return z - special.logsumexp(z, axis=1, keepdims=True)
+        if z.shape[1] == 1:
+            z = np.hstack([-z, z])  # log(1 − σ(z)) = log σ(−z)
+        return -np.logaddexp(0.0, -z)
 
     def predict(self, X):
         """The most probable class of each row (labels of ``classes_``); for multi-label

@@ -494,3 +494,18 @@ def test_network_is_a_full_ffnn_network(iris):
     check = ffnn.gradient_check(net, X[:10], y[:10], "cross_entropy")
     assert check.passed
     assert clf.history_.config["optimizer"]["blocks"][0]["name"] == "l2_W"
+
+
+@pytest.mark.parametrize("labels", [[0, 1], [0, 1, 2], "multilabel"])
+def test_log_proba_is_finite_where_probabilities_saturate(labels):
+    X, y = _blobs(30)
+    if labels == "multilabel":
+        y = np.stack([y, 1 - y], axis=1)
+    elif len(labels) == 3:
+        y = y + (X[:, 2] > 1)
+    clf = FFNNClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, y)
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), clf.predict_proba(X), rtol=1e-5)
+    clf.intercepts_[-1][...] = 200.0 * (np.arange(clf.intercepts_[-1].size) % 2 * 2 - 1)
+    with np.errstate(divide="ignore"):
+        assert np.isinf(np.log(clf.predict_proba(X))).any()  # float32 probabilities saturate
+    assert np.isfinite(clf.predict_log_proba(X)).all()
