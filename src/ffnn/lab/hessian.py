@@ -50,6 +50,9 @@ __all__ = [
 ]
 
 
+_PIECEWISE_LINEAR = ("identity", "relu", "leaky_relu")
+
+
 def loss_hvp_z(loss: Loss, z: np.ndarray, y, output, u: np.ndarray) -> np.ndarray:
     """(∂²L/∂z∂z) u at z = z^(L+1): (n, n_out), u of the same shape.
 
@@ -183,8 +186,11 @@ class Curvature:
                     continue
                 zin = trace.values[parents[i][0]]
                 dsig[i] = layer.activation.dsigma(zin)
-                d2 = layer.activation.d2sigma(zin)
-                d2sig[i] = d2 if np.any(d2) else None  # ReLU: σ'' = 0 almost everywhere
+                if layer.activation.name in _PIECEWISE_LINEAR:  # σ'' = 0 almost everywhere
+                    d2sig[i] = None
+                else:
+                    d2 = layer.activation.d2sigma(zin)
+                    d2sig[i] = d2 if np.any(d2) else None
                 sends = [dsig[i] * g]
             elif isinstance(layer, Add | Concat):
                 sends = layer.backward(None, trace.caches[i], g, None, False, need)
