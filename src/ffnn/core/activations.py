@@ -42,24 +42,33 @@ class Activation:
     """An element-wise activation σ with its first and second derivatives.
 
     ``backward(z, x, g)`` returns σ'(z) ⊙ g; activations whose derivative is cheaper from the
-    output x = σ(z) (tanh, sigmoid) or from a mask (ReLU) override it through ``fast_backward``.
+    output x = σ(z) (tanh, sigmoid) or from a mask (ReLU) override it through
+    ``fast_backward(z, x, g, out)``. ``sigma_out(z, out)`` writes σ(z) into a buffer; both ``out``
+    arguments let the training loop reuse its buffers (``out=None`` allocates).
     """
 
     name: str
     sigma: Callable[[Array], Array]
     dsigma: Callable[[Array], Array]
     d2sigma: Callable[[Array], Array]
-    fast_backward: Callable[[Array, Array, Array], Array] | None = field(default=None, repr=False)
+    fast_backward: Callable[..., Array] | None = field(default=None, repr=False)
     params: tuple = ()
+    sigma_out: Callable[[Array, Array], Array] | None = field(default=None, repr=False)
 
     def __call__(self, z: Array) -> Array:
         return self.sigma(z)
 
-    def backward(self, z: Array, x: Array, g: Array) -> Array:
-        """σ'(z) ⊙ g, with x = σ(z) already computed; shapes (batch, n)."""
+    def forward(self, z: Array, out: Array | None = None) -> Array:
+        """x = σ(z), written into ``out`` when given and supported."""
+        if out is None or self.sigma_out is None:
+            return self.sigma(z)
+        return self.sigma_out(z, out)
+
+    def backward(self, z: Array, x: Array, g: Array, out: Array | None = None) -> Array:
+        """σ'(z) ⊙ g, with x = σ(z) already computed; shapes (batch, n); into ``out`` if given."""
         if self.fast_backward is not None:
-            return self.fast_backward(z, x, g)
-        return self.dsigma(z) * g
+            return self.fast_backward(z, x, g, out)
+        return np.multiply(self.dsigma(z), g, out=out)
 
 
 def _cast(value: float, z: Array):
@@ -88,8 +97,12 @@ def _drelu(z):
     return (z > 0).astype(z.dtype)
 
 
-def _relu_backward(z, x, g):
-    return g * (z > 0)
+def _relu_out(z, out):
+    return np.maximum(z, 0, out=out)
+
+
+def _relu_backward(z, x, g, out=None):
+    return np.multiply(g, z > 0, out=out)
 
 
 def _leaky_relu(alpha: float) -> Activation:
@@ -99,12 +112,21 @@ def _leaky_relu(alpha: float) -> Activation:
     def dsigma(z):
         return np.where(z > 0, _cast(1.0, z), _cast(alpha, z)).astype(z.dtype)
 
-    return Activation(
-        "leaky_relu", sigma, dsigma, _zeros, lambda z, x, g: g * dsigma(z), params=(alpha,)
-    )
+    def backward(z, x, g, out=None):
+        return np.multiply(g, dsigma(z), out=out)
+
+    return Activation("leaky_relu", sigma, dsigma, _zeros, backward, params=(alpha,))
 
 
 # --- tanh -----------------------------------------------------------------------------------
+def _tanh_out(z, out):
+    return np.tanh(z, out=out)
+
+
+def _tanh_backward(z, x, g, out=None):  # σ' = 1 − x²
+    return np.multiply(g, 1 - x * x, out=out)
+
+
 def _dtanh(z):
     t = np.tanh(z)
     return 1 - t * t
@@ -116,6 +138,14 @@ def _d2tanh(z):
 
 
 # --- sigmoid --------------------------------------------------------------------------------
+def _sigmoid_out(z, out):
+    return special.expit(z, out=out)
+
+
+def _sigmoid_backward(z, x, g, out=None):  # σ' = x (1 − x)
+    return np.multiply(g, x * (1 - x), out=out)
+
+
 def _dsigmoid(z):
     s = special.expit(z)
     return s * (1 - s)
@@ -187,12 +217,14 @@ def _neg_sin(z):
 
 
 ACTIVATIONS: dict[str, Callable[..., Activation]] = {
-    "identity": lambda: Activation("identity", _identity, _ones, _zeros, lambda z, x, g: g),
-    "relu": lambda: Activation("relu", _relu, _drelu, _zeros, _relu_backward),
+    "identity": lambda: Activation(
+        "identity", _identity, _ones, _zeros, lambda z, x, g, out=None: g
+    ),
+    "relu": lambda: Activation("relu", _relu, _drelu, _zeros, _relu_backward, (), _relu_out),
     "leaky_relu": lambda alpha=0.01: _leaky_relu(alpha),
-    "tanh": lambda: Activation("tanh", np.tanh, _dtanh, _d2tanh, lambda z, x, g: g * (1 - x * x)),
+    "tanh": lambda: Activation("tanh", np.tanh, _dtanh, _d2tanh, _tanh_backward, (), _tanh_out),
     "sigmoid": lambda: Activation(
-        "sigmoid", special.expit, _dsigmoid, _d2sigmoid, lambda z, x, g: g * (x * (1 - x))
+        "sigmoid", special.expit, _dsigmoid, _d2sigmoid, _sigmoid_backward, (), _sigmoid_out
     ),
     "softplus": lambda: Activation("softplus", _softplus, special.expit, _d2softplus),
     "elu": lambda alpha=1.0: _elu(alpha),

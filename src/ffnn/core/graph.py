@@ -24,7 +24,7 @@ from ffnn.core.init import Init, as_init
 from ffnn.core.layers import LAYER_KINDS, Act, Dense, Input, Layer, Node
 from ffnn.errors import FFNNError
 
-__all__ = ["Network", "Trace", "Backward", "mlp", "Sequential", "from_weights"]
+__all__ = ["Network", "Trace", "Backward", "Workspace", "mlp", "Sequential", "from_weights"]
 
 
 def _as_dtype(dtype) -> np.dtype:
@@ -93,6 +93,29 @@ class Trace:
             if n is node or n.name == node:
                 return self.values[i]
         raise KeyError(node)
+
+
+class Workspace:
+    """Buffers for one batch size, reused by every forward and backward pass given them.
+
+    Opt-in, for loops that take many steps at one batch size (the fit loop): a Trace made with a
+    workspace lives in its buffers and is overwritten by the next pass that uses the same
+    workspace. ``values[i]``: (batch, dim_i), the value of node i; ``sends[i]``: (batch, dim of
+    its input), what a one-input node i sends back; ``delta``: (batch, n_out), for the loss.
+    Nodes whose layers cannot write into a buffer (Add's backward, Concat's) simply ignore it.
+    """
+
+    def __init__(self, net: Network, batch: int):
+        def buffer(dim: int) -> np.ndarray:
+            return np.empty((batch, dim), dtype=net.dtype)
+
+        self.batch = batch
+        self.values = [None] + [buffer(n.dim) for n in net.nodes[1:]]
+        self.sends = [
+            buffer(net.nodes[ps[0]].dim) if len(ps) == 1 and ps[0] != 0 else None
+            for ps in net._parents
+        ]
+        self.delta = buffer(net.output_node.dim)
 
 
 @dataclass
@@ -231,6 +254,7 @@ class Network:
         new.theta = self.theta.astype(new.dtype)
         new.params, new._slices = new._views(new.theta)
         new._gbuf = new._gviews = None  # the copy gets its own gradient buffer
+        new._plan = None  # and its own parameter views in the plan
         return new
 
     def copy(self) -> Network:
@@ -249,18 +273,49 @@ class Network:
             )
         return X if X.dtype == self.dtype else X.astype(self.dtype)
 
-    def forward(self, X) -> tuple[np.ndarray, Trace]:
-        """Run the graph on X: (batch, n_0). Returns z^(L+1): (batch, n_{L+1}) and the Trace."""
+    def _steps(self) -> list[tuple]:
+        """Per node after the input, in order: (i, layer, params or None, parents, j, need).
+
+        Fixed for the graph's lifetime (params are views into ``theta``), so a pass does no
+        lookups: j is the index of the Dense layer (None otherwise), need[k] whether parent k
+        wants a message when the input gradient is not asked for.
+        """
+        plan = getattr(self, "_plan", None)
+        if plan is None or plan[0] is not self.theta:
+            steps = []
+            for i in range(1, len(self.nodes)):
+                layer, parents = self.nodes[i].layer, self._parents[i]
+                need = [p != 0 for p in parents]
+                j = self._layer_index.get(id(layer))
+                steps.append((i, layer, self._layer_params(layer), parents, j, need))
+            plan = self._plan = (self.theta, steps)
+        return plan[1]
+
+    def workspace(self, batch: int) -> Workspace:
+        """Buffers for passes at this batch size: ``forward(X, workspace=ws)``, and backward."""
+        return Workspace(self, batch)
+
+    def forward(self, X, *, workspace: Workspace | None = None) -> tuple[np.ndarray, Trace]:
+        """Run the graph on X: (batch, n_0). Returns z^(L+1): (batch, n_{L+1}) and the Trace.
+
+        With a :class:`Workspace` the values are written into its buffers (the Trace is then
+        overwritten by the next pass using it); without one every pass allocates afresh.
+        """
         X = self._check_input(X)
-        nodes, parents = self.nodes, self._parents
+        nodes = self.nodes
         values: list = [None] * len(nodes)
         caches: list = [None] * len(nodes)
         values[0] = X
-        for i in range(1, len(nodes)):
-            layer = nodes[i].layer
-            values[i], caches[i] = layer.forward(
-                self._layer_params(layer), [values[p] for p in parents[i]]
-            )
+        if workspace is None:
+            outs = [None] * len(nodes)  # no buffers: every layer allocates its result
+        else:
+            if X.shape[0] != workspace.batch:
+                raise FFNNError(
+                    f"the workspace was made for batches of {workspace.batch}, got {X.shape[0]}"
+                )
+            outs = workspace.values
+        for i, layer, params, parents, _, _ in self._steps():
+            values[i], caches[i] = layer.forward(params, [values[p] for p in parents], outs[i])
         return values[-1], Trace(nodes, values, caches)
 
     def _layer_params(self, layer: Layer):
@@ -284,13 +339,15 @@ class Network:
         *,
         input_grad: bool = False,
         out: np.ndarray | None = None,
+        workspace: Workspace | None = None,
     ) -> Backward:
         """Message passing from δ^(L+1) = ∂L/∂z^(L+1): (batch, n_{L+1}) back to θ (and x).
 
         Fills ``trace.delta`` with ∂L/∂z at every Dense output. ``out`` may be a reusable
-        flat buffer of shape (p,) for the gradient.
+        flat buffer of shape (p,) for the gradient, ``workspace`` the buffers of the messages
+        (then ``trace.delta`` lives in them until the next pass).
         """
-        nodes, parents = self.nodes, self._parents
+        nodes = self.nodes
         delta_out = np.asarray(delta_out, dtype=self.dtype)  # float32 nets stay float32
         if delta_out.shape != trace.values[-1].shape:
             raise FFNNError(
@@ -309,22 +366,21 @@ class Network:
         msg: list = [None] * len(nodes)
         msg[-1] = delta_out
         deltas = []
-        for i in range(len(nodes) - 1, 0, -1):
+        caches = trace.caches
+        outs = [None] * len(nodes) if workspace is None else workspace.sends
+        for i, layer, params, parents, j, need in reversed(self._steps()):
             g = msg[i]
             if g is None:  # a node whose value does not reach the output
                 continue
-            layer = nodes[i].layer
-            j = self._layer_index.get(id(layer))
-            need = [p != 0 or input_grad for p in parents[i]]
+            if input_grad:
+                need = [True] * len(parents)
             if j is not None:
                 deltas.append(g)
-                sends = layer.backward(
-                    self._layer_params(layer), trace.caches[i], g, gviews[j], written[j], need
-                )
+                sends = layer.backward(params, caches[i], g, gviews[j], written[j], need, outs[i])
                 written[j] = True
             else:
-                sends = layer.backward(None, trace.caches[i], g, None, False, need)
-            for p, m in zip(parents[i], sends, strict=True):
+                sends = layer.backward(None, caches[i], g, None, False, need, outs[i])
+            for p, m in zip(parents, sends):  # noqa: B905 (hot loop; one message per parent)
                 if m is None:
                     continue
                 msg[p] = m if msg[p] is None else msg[p] + m  # sum of consumers' messages

@@ -2,12 +2,16 @@
 
 A layer is called on graph nodes to make a new node (``Dense(64)(x)``); the network then runs
 
-    forward(params, xs)                -> (y, cache)
-    backward(params, cache, g, ...)    -> [dx for each input]
+    forward(params, xs, out=None)               -> (y, cache)
+    backward(params, cache, g, ..., out=None)   -> [dx for each input]
 
-with the cache returned, never hidden on the layer. Batches are rows: an input of n features is an
-array of shape (batch, n). In the notes' column notation z = W x + b; for a batch of rows X this is
-Z = X Wᵀ + b, with W: (n_out, n_in) exactly as in the notes.
+with the cache returned, never hidden on the layer. ``out`` is an optional buffer of the result's
+shape that the layer may write y (or dx) into: the training loop passes the buffers of a
+:class:`~ffnn.core.graph.Workspace`; everyone else gets fresh arrays.
+
+Batches are rows: an input of n features is an array of shape (batch, n). In the notes' column
+notation z = W x + b; for a batch of rows X this is Z = X Wᵀ + b, with W: (n_out, n_in) exactly as
+in the notes.
 
 Rule for backward: a layer never writes into the ``g`` it receives (it may be shared by several
 receivers, e.g. the two branches of an ``Add``), and never keeps it.
@@ -128,19 +132,20 @@ class Dense(Layer):
         return c
 
     @staticmethod
-    def forward(params, xs):
-        """x: (batch, n_in) -> z: (batch, n_out); the cache is x."""
+    def forward(params, xs, out=None):
+        """x: (batch, n_in) -> z = x Wᵀ + b: (batch, n_out); the cache is x."""
         W, b, s_W, s_b = params
         (x,) = xs
-        z = x @ W.T
+        z = np.matmul(x, W.T, out=out)
         if s_W != 1.0:
             z *= s_W
         z += b if s_b == 1.0 else s_b * b
         return z, x
 
     @staticmethod
-    def backward(params, x, g, grads, accumulate, need):
-        """g = ∂L/∂z: (batch, n_out). Writes ∂L/∂W = s_W gᵀx and ∂L/∂b = s_b Σ g into grads."""
+    def backward(params, x, g, grads, accumulate, need, out=None):
+        """g = ∂L/∂z: (batch, n_out). Writes ∂L/∂W = s_W gᵀx and ∂L/∂b = s_b Σ g into grads;
+        returns [∂L/∂x = s_W g W: (batch, n_in)] (into ``out`` if given), or [None]."""
         W, b, s_W, s_b = params
         gW, gb = grads
         if accumulate:
@@ -150,12 +155,12 @@ class Dense(Layer):
             np.matmul(g.T, x, out=gW)
             if s_W != 1.0:
                 gW *= s_W
-            np.sum(g, axis=0, out=gb)
+            g.sum(axis=0, out=gb)
             if s_b != 1.0:
                 gb *= s_b
         if not need[0]:
             return [None]
-        dx = g @ W
+        dx = np.matmul(g, W, out=out)
         if s_W != 1.0:
             dx *= s_W
         return [dx]
@@ -180,14 +185,14 @@ class Act(Layer):
             c["activation_params"] = list(self.activation.params)
         return c
 
-    def forward(self, params, xs):
+    def forward(self, params, xs, out=None):
         (z,) = xs
-        x = self.activation.sigma(z)
+        x = self.activation.forward(z, out)
         return x, (z, x)
 
-    def backward(self, params, cache, g, grads, accumulate, need):
+    def backward(self, params, cache, g, grads, accumulate, need, out=None):
         z, x = cache
-        return [self.activation.backward(z, x, g)]
+        return [self.activation.backward(z, x, g, out)]
 
 
 class Add(Layer):
@@ -204,13 +209,13 @@ class Add(Layer):
             )
         return dims[0]
 
-    def forward(self, params, xs):
-        y = xs[0] + xs[1]
+    def forward(self, params, xs, out=None):
+        y = np.add(xs[0], xs[1], out=out)
         for x in xs[2:]:
             y += x
         return y, None
 
-    def backward(self, params, cache, g, grads, accumulate, need):
+    def backward(self, params, cache, g, grads, accumulate, need, out=None):
         return [g if n else None for n in need]
 
 
@@ -224,12 +229,12 @@ class Concat(Layer):
             raise FFNNError(f"layer '{self.name}' concatenates two or more inputs, got {len(dims)}")
         return int(sum(dims))
 
-    def forward(self, params, xs):
+    def forward(self, params, xs, out=None):
         """The cache is the split points; kept per call, so a shared Concat may see other widths."""
         splits = np.cumsum([x.shape[1] for x in xs[:-1]])
-        return np.concatenate(xs, axis=1), splits
+        return np.concatenate(xs, axis=1, out=out), splits
 
-    def backward(self, params, splits, g, grads, accumulate, need):
+    def backward(self, params, splits, g, grads, accumulate, need, out=None):
         parts = np.split(g, splits, axis=1)
         return [p if n else None for p, n in zip(parts, need, strict=True)]
 

@@ -70,6 +70,16 @@ class Loss:
     def value_and_delta(self, z, y, output: OutputActivation) -> tuple[float, np.ndarray]:
         raise NotImplementedError
 
+    def value_and_delta_into(self, z, Y, output, out) -> tuple[float, np.ndarray]:
+        """``value_and_delta`` for targets checked once beforehand (Y: float, z's shape and
+        dtype), which may write δ into the buffer ``out`` (z's shape): the fit loop's hot path.
+        A loss that redefines ``value_and_delta`` has it called here."""
+        return self.value_and_delta(z, Y, output)
+
+    def _own(self, cls) -> bool:
+        """True unless a subclass of ``cls`` redefined value_and_delta (then it must be used)."""
+        return type(self).value_and_delta is cls.value_and_delta
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -128,6 +138,19 @@ class MSE(_Regression):
 
     def elementwise(self, r):
         return r * r, 2 * r
+
+    def value_and_delta_into(self, z, Y, output, out):
+        """Identity output: r = z − y, L = Σ r² / n, δ = 2 r / n, with δ in ``out``.
+
+        The same floating-point operations as ``value_and_delta``, so both give equal bits."""
+        if output.name != "identity" or not self._own(MSE):
+            return super().value_and_delta_into(z, Y, output, out)
+        r = np.subtract(z, Y, out=out)
+        n = z.shape[0]
+        value = float(np.square(r).sum(dtype=np.float64) / n)
+        r *= 2
+        r /= n
+        return value, r
 
     def d2_elementwise(self, r):
         return np.full_like(r, 2)
@@ -225,6 +248,28 @@ class CrossEntropy(Loss):
         ysum = y.sum(axis=1, keepdims=True)
         value = float((ysum * lse - np.sum(y * z, axis=1, keepdims=True)).sum(dtype=np.float64))
         return value / n, (ysum * (e / se) - y) / n
+
+    def value_and_delta_into(self, z, Y, output, out):
+        """The operations of ``value_and_delta`` (equal bits), with e = exp(z − max z) and then
+        δ computed in ``out``."""
+        if not self._own(CrossEntropy):
+            return super().value_and_delta_into(z, Y, output, out)
+        n = z.shape[0]
+        m = z.max(axis=1, keepdims=True)
+        e = np.subtract(z, m, out=out)
+        np.exp(e, out=e)
+        se = e.sum(axis=1, keepdims=True)
+        lse = np.log(se)
+        lse += m
+        ysum = Y.sum(axis=1, keepdims=True)
+        ell = ysum * lse
+        ell -= np.sum(Y * z, axis=1, keepdims=True)
+        value = float(ell.sum(dtype=np.float64))
+        e /= se  # softmax(z)
+        e *= ysum
+        e -= Y
+        e /= n
+        return value / n, e
 
     def hvp_z(self, z, y, output, v):
         y = self._target(z, y)

@@ -56,10 +56,15 @@ def _inputs(net: Network, X, what: str) -> np.ndarray:
         )
     if not np.issubdtype(X.dtype, np.number):
         raise FFNNError(f"{what} must be numeric, got dtype {X.dtype}")
-    X = np.ascontiguousarray(X, dtype=net.dtype)
-    if not np.isfinite(X).all():
+    X = np.ascontiguousarray(X, dtype=net.dtype)  # no copy when it already is
+    if not _all_finite(X):
         raise FFNNError(f"{what} contains NaN or infinite values; clean or impute them first")
     return X
+
+
+def _all_finite(A: np.ndarray) -> bool:
+    """np.isfinite(A).all() in chunks of rows, so a large data set gets no temporary copy."""
+    return all(np.isfinite(A[a : a + _EVAL_CHUNK]).all() for a in range(0, A.shape[0], _EVAL_CHUNK))
 
 
 def _targets(net: Network, loss: Loss, y, n: int, what: str) -> np.ndarray:
@@ -95,13 +100,16 @@ def _targets(net: Network, loss: Loss, y, n: int, what: str) -> np.ndarray:
     return Y
 
 
-def _evaluate(net: Network, loss: Loss, X, Y, want_f: bool) -> tuple[float, np.ndarray | None]:
-    """L on (X, Y), in chunks of rows; and f(X) if asked (for metrics)."""
-    n = X.shape[0]
+def _evaluate(
+    net: Network, loss: Loss, X, Y, want_f: bool, rows: np.ndarray | None = None
+) -> tuple[float, np.ndarray | None]:
+    """L on (X, Y) (or on its ``rows``), in chunks of rows; and f(X) if asked (for metrics)."""
+    n = X.shape[0] if rows is None else rows.shape[0]
     total, fs = 0.0, []
     for a in range(0, n, _EVAL_CHUNK):
-        z, _ = net.forward(X[a : a + _EVAL_CHUNK])
-        value, _ = loss.value_and_delta(z, Y[a : a + _EVAL_CHUNK], net.output)
+        chunk = slice(a, a + _EVAL_CHUNK) if rows is None else rows[a : a + _EVAL_CHUNK]
+        z, _ = net.forward(X[chunk])
+        value, _ = loss.value_and_delta(z, Y[chunk], net.output)
         total += value * z.shape[0]
         if want_f:
             fs.append(net.output.apply(z))
@@ -260,6 +268,7 @@ def fit(
     X = _inputs(net, X, "X")
     Y = _targets(net, loss, y, X.shape[0], "y")
     Xv = Yv = None
+    rows = None  # the training rows of (X, Y) when a validation fraction is split off
     if validation is not None:
         if isinstance(validation, (tuple, list)):
             if len(validation) != 2:
@@ -273,14 +282,14 @@ def fit(
                     f"validation={validation} leaves no training examples out of {X.shape[0]}"
                 )
             perm = rng.permutation(X.shape[0])
-            Xv, Yv = X[perm[:n_val]], Y[perm[:n_val]]
-            X, Y = X[perm[n_val:]], Y[perm[n_val:]]
+            Xv, Yv = X[perm[:n_val]], Y[perm[:n_val]]  # copies the validation rows only
+            rows = perm[n_val:]  # the training rows are gathered from X by index
         else:
             raise FFNNError(
                 f"validation must be a fraction in (0, 1) or a tuple (X_val, y_val), got "
                 f"{validation!r}"
             )
-    n = X.shape[0]
+    n = X.shape[0] if rows is None else rows.shape[0]
     if n == 0:
         raise FFNNError("no training examples (X has 0 rows)")
     if batch_size is None:
@@ -292,7 +301,11 @@ def fit(
             f"batch_size must be a whole number >= 1 or None (full batch), got {batch_size!r}"
         )
     steps_per_epoch = -(-n // bs)
-    gather = shuffle and bs < n  # a full batch needs no gathering: the mean does not see order
+    if rows is not None and bs == n:  # a full batch of the training rows: one copy, once
+        X, Y, rows = X[rows], Y[rows], None
+    # a full batch needs no gathering (the mean does not see order); a split data set always
+    # does (rows[order] are the training rows of X in this epoch's order)
+    gather = bs < n and (shuffle or rows is not None)
 
     # --- optimizer ---------------------------------------------------------------------------
     theta = net.theta
@@ -369,14 +382,17 @@ def fit(
         start_epoch = int(state.get("epoch", 0))
         target = start_epoch + int(epochs)
 
-    # --- buffers ---------------------------------------------------------------------------------
+    # --- buffers: made once, reused by every step ----------------------------------------------
     gbuf = net.gradient_buffer()
     prev = theta.copy()  # θ before the last step: what a diverged step falls back to
+    last_bs = n - (steps_per_epoch - 1) * bs  # the epoch's last batch may be smaller
+    ws = net.workspace(bs)  # the values and messages of forward and backward
+    ws_last = ws if last_bs == bs else net.workspace(last_bs)
     if gather:
         Xb = np.empty((bs, X.shape[1]), dtype=X.dtype)
         Yb = np.empty((bs, Y.shape[1]), dtype=Y.dtype)
-        Xb_last = Xb[: n - (steps_per_epoch - 1) * bs]
-        Yb_last = Yb[: n - (steps_per_epoch - 1) * bs]
+        Xb_last, Yb_last = Xb[:last_bs], Yb[:last_bs]
+        idx_buf = np.empty(bs, dtype=np.intp)
 
     def loop_state(at: int) -> tuple[dict, dict]:
         info = {
@@ -432,8 +448,8 @@ def fit(
 
     # --- the loop --------------------------------------------------------------------------------
     forward, backward, out_act = net.forward, net.backward, net.output
-    value_and_delta, update, isfinite = loss.value_and_delta, opt.update, math.isfinite
-    take_X, take_Y, copyto = X.take, Y.take, np.copyto
+    value_and_delta, update_theta = loss.value_and_delta_into, opt.update_theta
+    isfinite, take_X, take_Y, copyto = math.isfinite, X.take, Y.take, np.copyto
     tick = max(1, steps_per_epoch // 20) if bar is not None and steps_per_epoch >= 20 else 0
     stop_reason, message = "max_epochs", f"reached the last epoch ({target})"
     epoch = start_epoch
@@ -444,15 +460,18 @@ def fit(
             for epoch in range(start_epoch + 1, target + 1):
                 if pos == 0:
                     if gather:
-                        order = rng.permutation(n)
+                        order = rng.permutation(n) if shuffle else np.arange(n)
                     loss_sum, gsq_sum, n_batches = 0.0, 0.0, 0
                 s = pos
                 last = steps_per_epoch - 1
                 while s < steps_per_epoch:
                     if ctrl_c.hit:
                         break
+                    w = ws if s < last else ws_last
                     if gather:
                         idx = order[s * bs : s * bs + bs]
+                        if rows is not None:  # positions in the training rows -> rows of X
+                            idx = rows.take(idx, out=idx_buf[: idx.shape[0]])
                         xb, yb = (Xb, Yb) if s < last else (Xb_last, Yb_last)
                         take_X(idx, axis=0, out=xb, mode="clip")  # indices are valid; "clip"
                         take_Y(idx, axis=0, out=yb, mode="clip")  # avoids a buffered copy
@@ -460,17 +479,16 @@ def fit(
                         xb, yb = X, Y
                     else:
                         xb, yb = X[s * bs : s * bs + bs], Y[s * bs : s * bs + bs]
-                    z, trace = forward(xb)
-                    L, delta = value_and_delta(z, yb, out_act)
+                    z, trace = forward(xb, workspace=w)
+                    L, delta = value_and_delta(z, yb, out_act, w.delta)
                     if not isfinite(L):
                         raise _Diverged(epoch, s, "loss", L, restore=True)
-                    g = backward(trace, delta, out=gbuf).theta
+                    g = backward(trace, delta, out=gbuf, workspace=w).theta
                     gsq = float(g.dot(g))
                     if not isfinite(gsq):
                         raise _Diverged(epoch, s, "gradient norm", gsq, restore=False)
-                    step, ost = update(g, ost, theta)
                     copyto(prev, theta)
-                    theta += step
+                    ost = update_theta(g, ost, theta)  # θ ← θ + s_t, in place
                     loss_sum += L * z.shape[0]
                     gsq_sum += gsq
                     n_batches += 1
@@ -501,9 +519,10 @@ def fit(
                     "grad_norm": math.sqrt(gsq_sum / max(n_batches, 1)),
                 }
                 if metric_fns:
-                    _, f_tr = _evaluate(net, loss, X, Y, True)
+                    _, f_tr = _evaluate(net, loss, X, Y, True, rows)
+                    Y_tr = Y if rows is None else Y[rows]
                     for name, fn in metric_fns:
-                        rec[f"train_{name}"] = fn(Y, f_tr)
+                        rec[f"train_{name}"] = fn(Y_tr, f_tr)
                 if Xv is not None:
                     val_loss, f_val = _evaluate(net, loss, Xv, Yv, bool(metric_fns))
                     rec["val_loss"] = val_loss

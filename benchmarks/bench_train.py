@@ -1,0 +1,457 @@
+"""Training speed: ffnn against PyTorch (CPU, eager) and scikit-learn's MLP, and the matmul limit.
+
+    python benchmarks/bench_train.py [--quick] [--repeats 5] [--threads 2] [--configs tiny,wide]
+
+Every peer trains the same ReLU network, in float32, on the same synthetic data, by minibatch SGD
+without momentum at the same batch size: one epoch of n = 20,000 examples (after a warm-up epoch),
+softmax + cross-entropy (MSE for the one-output ``tiny`` net), shuffled every epoch.
+
+* ffnn        ``fit(net, X, y, optimizer="sgd", epochs=1, progress=False)``: the user path
+* ffnn core   the bare step loop (gather, forward, loss, backward, θ -= η g), no bookkeeping
+* torch       ``nn.Sequential`` + ``torch.optim.SGD``, the usual eager loop (randperm, index, step)
+* sklearn     ``MLPClassifier``/``MLPRegressor(solver="sgd", momentum=0, alpha=0, ...)``, one epoch
+              per ``partial_fit`` (it keeps float32 input in float32; checked and printed)
+* limit       the matrix products one training step needs, timed with numpy on preallocated
+              arrays: forward X Wᵀ for every layer, backward gᵀx for every layer and g W for every
+              layer but the first (nobody computes ∂L/∂x^(0)). samples/s at that rate is the
+              ceiling a float32 CPU trainer can reach at these shapes.
+
+Columns: samples/s, GFLOP/s counted as 6·p·n per epoch (2pn forward, 4pn backward), the ratio of
+ffnn to each peer, and ffnn's fraction of the limit. Medians over ``--repeats`` repeats, the peers
+interleaved within each repeat so that a noisy shared machine hits them alike. Inference rows time
+forward passes in batches of 1,024 (ffnn ``net.predict``, torch under ``no_grad``, sklearn
+``predict_proba``/``predict``). A subprocess then trains the mnist-shape network for one epoch on
+200,000 × 784 float32 examples (~630 MB) and reports its peak resident memory over the data size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+CONFIGS = {  # name: (widths, batch)
+    "tiny": ([1, 32, 32, 1], 32),
+    "small": ([64, 128, 128, 10], 64),
+    "mnist": ([784, 256, 256, 10], 128),
+    "wide": ([784, 1024, 1024, 10], 256),
+}
+TARGETS = {  # name: (x torch, x sklearn, fraction of the matmul limit)
+    "tiny": (4.0, 3.0, None),
+    "small": (1.5, 2.0, None),
+    "mnist": (1.0, 2.0, None),
+    "wide": (0.95, 1.8, 0.85),
+}
+LR = 0.01
+INFER_BATCH = 1024
+
+
+def _args():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer examples and repeats")
+    ap.add_argument("--repeats", type=int, default=None, help="timed repeats (default 5; quick 3)")
+    ap.add_argument("--threads", type=int, default=2, help="BLAS / torch threads (default 2)")
+    ap.add_argument("--n", type=int, default=None, help="examples per epoch (default 20000)")
+    ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated config names")
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--no-sklearn", action="store_true")
+    ap.add_argument("--no-memory", action="store_true", help="skip the 630 MB memory run")
+    ap.add_argument("--memory-n", type=int, default=200_000, help="rows of the memory run")
+    ap.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    return ap.parse_args()
+
+
+# --- data and networks -------------------------------------------------------------------------
+def make_data(widths, n, seed=0):
+    """X: (n, n_0) float32 standard normal; y: int labels (K > 1) or a smooth target (n, 1)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, widths[0]), dtype=np.float32)
+    if widths[-1] == 1:
+        y = np.sin(2.0 * X[:, :1]).astype(np.float32)
+    else:
+        y = rng.integers(0, widths[-1], n)
+    return X, y
+
+
+def n_params(widths) -> int:
+    return sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=False))
+
+
+# --- ffnn --------------------------------------------------------------------------------------
+def ffnn_fit_epoch(widths, bs, X, y):
+    """A closure running one epoch of ffnn.train.fit; the network persists across calls."""
+    import ffnn
+
+    classify = widths[-1] > 1
+    net = ffnn.mlp(widths, "relu", output="softmax" if classify else "identity", rng=0)
+    loss = "cross_entropy" if classify else "mse"
+    seed = iter(range(10**6))
+
+    def epoch():
+        ffnn.fit(net, X, y, loss, optimizer="sgd", lr=LR, batch_size=bs, epochs=1,
+                 progress=False, rng=next(seed))  # fmt: skip
+
+    return net, epoch
+
+
+def ffnn_core_epoch(widths, bs, X, y):
+    """The bare step loop on the core API: what fit costs beyond forward/backward/update."""
+    import numpy as np
+
+    import ffnn
+
+    classify = widths[-1] > 1
+    net = ffnn.mlp(widths, "relu", output="softmax" if classify else "identity", rng=0)
+    loss = ffnn.get_loss("cross_entropy" if classify else "mse")
+    Y = np.eye(widths[-1], dtype=np.float32)[y] if classify else y
+    n = X.shape[0]
+    Xb = np.empty((bs, X.shape[1]), np.float32)
+    Yb = np.empty((bs, Y.shape[1]), np.float32)
+    g = net.gradient_buffer()
+    out_act = net.output
+    rng = np.random.default_rng(0)
+
+    def epoch():
+        order = rng.permutation(n)
+        for a in range(0, n - bs + 1, bs):  # full batches only
+            idx = order[a : a + bs]
+            X.take(idx, axis=0, out=Xb, mode="clip")
+            Y.take(idx, axis=0, out=Yb, mode="clip")
+            z, trace = net.forward(Xb)
+            _, delta = loss.value_and_delta(z, Yb, out_act)
+            net.backward(trace, delta, out=g)
+            net.theta -= LR * g  # in place: the W, b views follow
+
+    return epoch
+
+
+# --- peers -------------------------------------------------------------------------------------
+def torch_epoch(widths, bs, X, y):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    layers: list = []
+    for a, b in zip(widths[:-2], widths[1:-1], strict=True):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    model = nn.Sequential(*layers, nn.Linear(widths[-2], widths[-1]))
+    classify = widths[-1] > 1
+    loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    n = X.shape[0]
+    gen = torch.Generator().manual_seed(0)
+
+    def epoch():
+        perm = torch.randperm(n, generator=gen)
+        for a in range(0, n, bs):
+            idx = perm[a : a + bs]
+            opt.zero_grad()
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+
+    def predict(Xi):
+        with torch.no_grad():
+            z = model(Xi)
+            return torch.softmax(z, dim=1) if classify else z
+
+    return model, epoch, predict
+
+
+def sklearn_epoch(widths, bs, X, y):
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    classify = widths[-1] > 1
+    kw = dict(
+        hidden_layer_sizes=tuple(widths[1:-1]),
+        activation="relu",
+        solver="sgd",
+        learning_rate="constant",
+        learning_rate_init=LR,
+        momentum=0.0,
+        nesterovs_momentum=False,
+        alpha=0.0,
+        batch_size=bs,
+        shuffle=True,
+        tol=1e-30,
+        n_iter_no_change=10**9,
+        max_iter=1,
+        random_state=0,
+    )
+    model = MLPClassifier(**kw) if classify else MLPRegressor(**kw)
+    yy = y if classify else y.ravel()
+    classes = list(range(widths[-1])) if classify else None
+
+    def epoch():
+        if classify:
+            model.partial_fit(X, yy, classes=classes)
+        else:
+            model.partial_fit(X, yy)
+
+    predict = model.predict_proba if classify else model.predict
+    return model, epoch, predict
+
+
+# --- the limit ---------------------------------------------------------------------------------
+def matmul_step(widths, bs):
+    """One training step's matrix products on preallocated float32 arrays; returns a callable."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    ops = []
+    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=False)):
+        W = rng.standard_normal((n_out, n_in), dtype=np.float32)
+        x = rng.standard_normal((bs, n_in), dtype=np.float32)
+        g = rng.standard_normal((bs, n_out), dtype=np.float32)
+        z, gW, dx = np.empty((bs, n_out), np.float32), np.empty_like(W), np.empty_like(x)
+        ops.append((x, W.T, z))  # forward  z = x Wᵀ
+        ops.append((g.T, x, gW))  # backward ∂L/∂W = gᵀ x
+        if i > 0:
+            ops.append((g, W, dx))  # backward ∂L/∂x = g W
+    matmul = np.matmul
+
+    def step():
+        for a, b, out in ops:
+            matmul(a, b, out=out)
+
+    return step
+
+
+def time_once(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def time_min_of(fn, k: int) -> float:
+    return min(time_once(fn) for _ in range(k))
+
+
+# --- memory ------------------------------------------------------------------------------------
+def _rss_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1])
+    return 0
+
+
+def memory_child(n: int, threads: int) -> None:
+    """Run in a fresh process: RSS before the data, peak RSS after one epoch of fit."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    import ffnn
+
+    widths, bs = CONFIGS["mnist"]
+    with threadpool_limits(threads):
+        net = ffnn.mlp(widths, "relu", output="softmax", rng=0)
+        # touch the code paths once on a little data so imports / first-call buffers are counted
+        ffnn.fit(net, *make_data(widths, 256), "cross_entropy", epochs=1, progress=False)
+        base = _rss_kb("VmRSS:")
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((n, widths[0]), dtype=np.float32)
+        y = rng.integers(0, widths[-1], n).astype(np.int32)
+        data_kb = (X.nbytes + y.nbytes) / 1024
+        t = time.perf_counter()
+        ffnn.fit(net, X, y, "cross_entropy", lr=LR, batch_size=bs, epochs=1, progress=False)
+        t = time.perf_counter() - t
+        peak = max(_rss_kb("VmHWM:"), 0)
+    print(f"{base} {peak} {data_kb:.0f} {t:.3f}")
+
+
+def memory_run(n: int, threads: int) -> str:
+    cmd = [sys.executable, __file__, "--memory-child", "--memory-n", str(n)]
+    cmd += ["--threads", str(threads)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        return f"memory run failed: {out.stderr.strip().splitlines()[-1:]}"
+    base, peak, data, t = out.stdout.split()[-4:]
+    base, peak, data = int(base), int(peak), float(data)
+    extra = (peak - base - data) / data
+    ok = "met" if extra <= 0.25 else f"MISSED by {100 * (extra - 0.25):.0f} points"
+    return (
+        f"memory: {n:,} x 784 float32 + int32 labels = {data / 1024:.0f} MiB; one epoch of fit "
+        f"(mnist net, batch 128) in {float(t):.1f} s; peak RSS - RSS before data = "
+        f"{(peak - base) / 1024:.0f} MiB = {(peak - base) / data:.3f} x data "
+        f"(target <= 1.25 x: {ok})"
+    )
+
+
+# --- report ------------------------------------------------------------------------------------
+def machine_line(threads: int) -> str:
+    import numpy as np
+
+    cpu = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    blas = "?"
+    try:
+        from threadpoolctl import threadpool_info
+
+        for info in threadpool_info():
+            if info.get("user_api") == "blas" and "numpy" in info.get("filepath", ""):
+                blas = f"{info['internal_api']} {info.get('version')} ({info.get('architecture')})"
+    except ImportError:
+        pass
+    parts = [
+        f"CPU {cpu}, {os.cpu_count()} cores",
+        f"python {platform.python_version()}",
+        f"numpy {np.__version__} [{blas}]",
+    ]
+    for mod in ("torch", "sklearn"):
+        try:
+            parts.append(f"{mod} {__import__(mod).__version__}")
+        except ImportError:
+            parts.append(f"{mod} not installed")
+    parts.append(f"threads {threads} (threadpoolctl + torch.set_num_threads)")
+    return "machine: " + "; ".join(parts)
+
+
+def _fmt_rate(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
+def main() -> None:
+    args = _args()
+    if args.memory_child:
+        memory_child(args.memory_n, args.threads)
+        return
+    repeats = args.repeats or (3 if args.quick else 5)
+    n = args.n or (5000 if args.quick else 20000)
+    names = [c.strip() for c in args.configs.split(",") if c.strip()]
+    for name in names:
+        if name not in CONFIGS:
+            sys.exit(f"unknown config {name!r}; choose among {', '.join(CONFIGS)}")
+
+    from threadpoolctl import threadpool_limits
+
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        except ImportError:
+            torch = None
+    use_sklearn = not args.no_sklearn
+    if use_sklearn:
+        try:
+            import sklearn  # noqa: F401
+        except ImportError:
+            use_sklearn = False
+
+    print(machine_line(args.threads))
+    print(f"n = {n:,} examples per epoch, {repeats} repeats (median), lr = {LR}, float32")
+    limits = threadpool_limits(args.threads)
+    rows, infer_rows, verdicts = [], [], []
+    for name in names:
+        widths, bs = CONFIGS[name]
+        p = n_params(widths)
+        X, y = make_data(widths, n)
+        flops = 6.0 * p * n
+        runners: dict = {}
+        net, runners["ffnn"] = ffnn_fit_epoch(widths, bs, X, y)
+        runners["ffnn core"] = ffnn_core_epoch(widths, bs, X, y)
+        predictors = {"ffnn": lambda Xi, net=net: net.predict(Xi)}
+        Xt = None
+        if torch is not None:
+            tmodel, runners["torch"], tpred = torch_epoch(widths, bs, X, y)
+            Xt = torch.from_numpy(X)
+            predictors["torch"] = tpred
+        skl_dtype = None
+        if use_sklearn:
+            smodel, runners["sklearn"], spred = sklearn_epoch(widths, bs, X, y)
+            predictors["sklearn"] = spred
+        for run in runners.values():  # warm-up epoch
+            run()
+        if use_sklearn:
+            skl_dtype = smodel.coefs_[0].dtype
+        step = matmul_step(widths, bs)
+        steps = -(-n // bs)
+        times: dict = {k: [] for k in [*runners, "limit"]}
+        itimes: dict = {k: [] for k in predictors}
+        for _ in range(repeats):
+            for k, run in runners.items():
+                times[k].append(time_once(run))
+            times["limit"].append(steps * time_min_of(step, 20))
+            for k, pred in predictors.items():
+                src = Xt if k == "torch" else X
+
+                def infer(pred=pred, src=src):
+                    for a in range(0, n, INFER_BATCH):
+                        pred(src[a : a + INFER_BATCH])
+
+                itimes[k].append(time_once(infer))
+        med = {k: statistics.median(v) for k, v in times.items()}
+        imed = {k: statistics.median(v) for k, v in itimes.items()}
+        for k, t in med.items():
+            rows.append((name, k, n / t, flops / t / 1e9, med["ffnn"], t))
+        for k, t in imed.items():
+            infer_rows.append((name, k, n / t, 2.0 * p * n / t / 1e9, imed["ffnn"], t))
+        # targets
+        tt, ts, tl = TARGETS[name]
+        parts = []
+        if "torch" in med:
+            r = med["torch"] / med["ffnn"]
+            parts.append(f"vs torch {r:.2f}x (target {tt}x: {_ok(r, tt)})")
+        if "sklearn" in med:
+            r = med["sklearn"] / med["ffnn"]
+            parts.append(f"vs sklearn {r:.2f}x (target {ts}x: {_ok(r, ts)})")
+        frac = med["limit"] / med["ffnn"]
+        parts.append(
+            f"of limit {100 * frac:.0f}%"
+            + (f" (target {100 * tl:.0f}%: {_ok(frac, tl)})" if tl else "")
+        )
+        if skl_dtype is not None:
+            parts.append(f"sklearn trained in {skl_dtype}")
+        verdicts.append(f"{name:<6} " + "; ".join(parts))
+        del runners, predictors
+
+    limits.unregister() if hasattr(limits, "unregister") else None
+    print()
+    print("training, one epoch (median):")
+    _table(rows, ("limit",))
+    print()
+    print(f"inference, forward only in batches of {INFER_BATCH} (median; GFLOP/s as 2·p·n):")
+    _table(infer_rows, ())
+    print()
+    print("targets:")
+    for v in verdicts:
+        print("  " + v)
+    if not args.no_memory:
+        print()
+        print(memory_run(args.memory_n if not args.quick else 50_000, args.threads))
+
+
+def _ok(r: float, target: float) -> str:
+    if r >= target:
+        return "met"
+    return f"MISSED by {100 * (1 - r / target):.0f}%"
+
+
+def _table(rows, no_ratio) -> None:
+    head = f"{'config':<7}{'runner':<11}{'samples/s':>12}{'GFLOP/s':>9}{'ffnn x':>8}{'time s':>9}"
+    print(head)
+    for name, k, rate, gf, t_ffnn, t in rows:
+        ratio = "" if k.startswith("ffnn") or k in no_ratio else f"{t / t_ffnn:.2f}"
+        if k == "limit":
+            ratio = f"{100 * t / t_ffnn:.0f}%"
+        print(f"{name:<7}{k:<11}{_fmt_rate(rate):>12}{gf:>9.1f}{ratio:>8}{t:>9.3f}")
+
+
+if __name__ == "__main__":
+    main()
