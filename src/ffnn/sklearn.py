@@ -87,7 +87,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ffnn.core.graph import Network, mlp
 from ffnn.core.init import Init, as_init
-from ffnn.core.losses import MSE, Loss, get_loss
+from ffnn.core.losses import MSE, Loss, _Regression, get_loss
 from ffnn.errors import FFNNError
 from ffnn.train.loop import fit as ffnn_fit
 from ffnn.train.optimizers import Block, Optimizer, chain, get_optimizer
@@ -107,6 +107,19 @@ class HalfSquaredError(MSE):
 
     def elementwise(self, r):
         return 0.5 * r * r, r.copy()
+
+    def value_and_delta(self, z, y, output):
+        return _Regression.value_and_delta(self, z, y, output)
+
+    def value_and_delta_into(self, z, Y, output, out=None):
+        """The fit loop's path (Y checked beforehand): identity output, δ = r / n in ``out``."""
+        if output.name != "identity" or out is None:
+            return self.value_and_delta(z, Y, output)
+        r = np.subtract(z, Y, out=out)
+        n = z.shape[0]
+        value = float(0.5 * np.square(r).sum(dtype=np.float64) / n)
+        r /= n
+        return value, r
 
     def d2_elementwise(self, r):
         return np.ones_like(r)

@@ -134,7 +134,27 @@ def test_regressor_losses():
     full, d_full = ffnn.get_loss("mse").value_and_delta(z, y, out)
     assert half == pytest.approx(0.5 * full)
     np.testing.assert_allclose(d_half, 0.5 * d_full)
+    buf = np.empty_like(z)
+    half_into, d_into = HalfSquaredError().value_and_delta_into(z, y, out, buf)
+    assert half_into == pytest.approx(half)
+    np.testing.assert_allclose(d_into, d_half)
     X = np.linspace(-1, 1, 20)[:, None]
+    # what the fit loop records for "squared_error" is half the notes' MSE at the initial θ
+    for loss, factor in (("squared_error", 0.5), ("mse", 1.0)):
+        reg = FFNNRegressor(
+            loss,
+            hidden_layer_sizes=(4,),
+            solver="gd",
+            batch_size=None,
+            max_iter=1,
+            random_state=0,
+            dtype="float64",
+            alpha=0.0,
+        )
+        reg.fit(X, X[:, 0] ** 2)
+        net0 = ffnn.mlp([1, 4, 1], "relu", init=ffnn.Init("he"), rng=0, dtype=np.float64)
+        L0 = ffnn.get_loss("mse").value(net0.forward(X)[0], X**2, net0.output)
+        assert reg.loss_curve_[0] == pytest.approx(factor * L0, rel=1e-12)
     for loss in ("squared_error", "mse", "mae", "huber"):
         FFNNRegressor(loss, hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, X[:, 0])
     with pytest.raises(FFNNError, match="poisson"):
