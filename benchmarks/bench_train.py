@@ -263,8 +263,12 @@ def memory_child(n: int, threads: int) -> None:
         t = time.perf_counter()
         ffnn.fit(net, X, y, "cross_entropy", lr=LR, batch_size=bs, epochs=1, progress=False)
         t = time.perf_counter() - t
-        peak = max(_rss_kb("VmHWM:"), 0)
-    print(f"{base} {peak} {data_kb:.0f} {t:.3f}")
+        peak = _rss_kb("VmHWM:")
+        # and with a validation fraction split off (the 10% validation rows are copied)
+        ffnn.fit(net, X, y, "cross_entropy", lr=LR, batch_size=bs, epochs=1, progress=False,
+                 validation=0.1)  # fmt: skip
+        peak_val = _rss_kb("VmHWM:")
+    print(f"{base} {peak} {data_kb:.0f} {t:.3f} {peak_val}")
 
 
 def memory_run(n: int, threads: int) -> str:
@@ -273,15 +277,18 @@ def memory_run(n: int, threads: int) -> str:
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         return f"memory run failed: {out.stderr.strip().splitlines()[-1:]}"
-    base, peak, data, t = out.stdout.split()[-4:]
-    base, peak, data = int(base), int(peak), float(data)
-    extra = (peak - base - data) / data
-    ok = "met" if extra <= 0.25 else f"MISSED by {100 * (extra - 0.25):.0f} points"
+    base, peak, data, t, peak_val = out.stdout.split()[-5:]
+    base, peak, data, peak_val = int(base), int(peak), float(data), int(peak_val)
+
+    def verdict(top: int) -> str:
+        ratio = (top - base) / data
+        ok = "met" if ratio <= 1.25 else f"MISSED by {100 * (ratio - 1.25):.0f} points"
+        return f"{(top - base) / 1024:.0f} MiB = {ratio:.3f} x data (target <= 1.25 x: {ok})"
+
     return (
         f"memory: {n:,} x 784 float32 + int32 labels = {data / 1024:.0f} MiB; one epoch of fit "
-        f"(mnist net, batch 128) in {float(t):.1f} s; peak RSS - RSS before data = "
-        f"{(peak - base) / 1024:.0f} MiB = {(peak - base) / data:.3f} x data "
-        f"(target <= 1.25 x: {ok})"
+        f"(mnist net, batch 128) in {float(t):.1f} s; peak RSS - RSS before the data = "
+        f"{verdict(peak)}; then with validation=0.1: {verdict(peak_val)}"
     )
 
 
@@ -407,10 +414,16 @@ def main() -> None:
         parts = []
         if "torch" in med:
             r = med["torch"] / med["ffnn"]
-            parts.append(f"vs torch {r:.2f}x (target {tt}x: {_ok(r, tt)})")
+            parts.append(
+                f"vs torch {r:.2f}x (target {tt}x: {_ok(r, tt)}; limit "
+                f"{med['torch'] / med['limit']:.2f}x)"
+            )
         if "sklearn" in med:
             r = med["sklearn"] / med["ffnn"]
-            parts.append(f"vs sklearn {r:.2f}x (target {ts}x: {_ok(r, ts)})")
+            parts.append(
+                f"vs sklearn {r:.2f}x (target {ts}x: {_ok(r, ts)}; at the matmul limit it would "
+                f"be {med['sklearn'] / med['limit']:.2f}x)"
+            )
         frac = med["limit"] / med["ffnn"]
         parts.append(
             f"of limit {100 * frac:.0f}%"
