@@ -155,7 +155,7 @@ class Dense(Layer):
             np.matmul(g.T, x, out=gW)
             if s_W != 1.0:
                 gW *= s_W
-            g.sum(axis=0, out=gb)
+            np.add.reduce(g, axis=0, out=gb)  # Σ over the batch (the ufunc: no wrapper)
             if s_b != 1.0:
                 gb *= s_b
         if not need[0]:
