@@ -73,12 +73,13 @@ class Loss:
     def value_and_delta_into(self, z, Y, output, out) -> tuple[float, np.ndarray]:
         """``value_and_delta`` for targets checked once beforehand (Y: float, z's shape and
         dtype), which may write δ into the buffer ``out`` (z's shape): the fit loop's hot path.
-        A loss that redefines ``value_and_delta`` has it called here."""
+        Only the built-in classes themselves take their in-place paths; a subclass (which may
+        redefine ``value_and_delta``, ``elementwise``, ...) has its ``value_and_delta`` called."""
         return self.value_and_delta(z, Y, output)
 
     def _own(self, cls) -> bool:
-        """True unless a subclass of ``cls`` redefined value_and_delta (then it must be used)."""
-        return type(self).value_and_delta is cls.value_and_delta
+        """True when this loss is exactly ``cls``, not a subclass that may change its formulas."""
+        return type(self) is cls
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
