@@ -291,6 +291,19 @@ def test_callback_returning_true_stops():
     assert "train_loss" in seen[0] and "grad_norm" in seen[0]
 
 
+def test_keys_a_callback_adds_land_in_the_history_and_loop_keys_stay():
+    X, y = regression_data()
+
+    def cb(net, epoch, logs):
+        logs["theta_norm"] = float(np.linalg.norm(net.theta))
+        logs["train_loss"] = -1.0  # a callback cannot overwrite what the loop measured
+
+    h = fit(small_net(), X, y, epochs=3, callbacks=[cb], progress=False)
+    assert len(h["theta_norm"]) == 3 and all(v > 0 for v in h["theta_norm"])
+    assert all(v >= 0 for v in h["train_loss"])
+    assert "theta_norm" in h.columns
+
+
 def test_train_loss_is_the_running_mean_of_minibatch_losses():
     X, y = regression_data(n=30)
     losses = []

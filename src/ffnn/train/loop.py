@@ -199,7 +199,8 @@ def fit(
     tol_loss, tol_grad : stop when L_train (the running mean over the epoch) or the epoch's RMS
         gradient norm falls to or below them.
     metrics : among "accuracy", "mse", "r2": recorded as train_<m> (and val_<m>) per epoch.
-    callbacks : ``cb(net, epoch, logs) -> bool | None`` after every epoch; True stops.
+    callbacks : ``cb(net, epoch, logs) -> bool | None`` after every epoch; True stops. Keys a
+        callback adds to ``logs`` are recorded in the history.
     rng : seed or Generator for shuffling and the validation split.
     progress : a tqdm bar (True), none (False), or one only when stderr is a terminal (None).
     checkpoint : a file written atomically every ``checkpoint_every`` epochs, on Ctrl-C and at
@@ -547,12 +548,15 @@ def fit(
                     bar.set_postfix(post, refresh=False)
                     bar.update(1)
                 for cb in callbacks:
+                    logs = dict(rec)
                     try:
-                        answer = cb(net, epoch, dict(rec))
+                        answer = cb(net, epoch, logs)
                     except KeyboardInterrupt:
                         stop_reason = "interrupted"
                         message = f"interrupted after epoch {epoch}"
                         break
+                    # keys a callback adds land in the history; the loop's own stay as measured
+                    history.records[-1].update({k: v for k, v in logs.items() if k not in rec})
                     if answer is True:
                         stop_reason = "callback"
                         message = f"callback {_name(cb)} stopped the run after epoch {epoch}"
