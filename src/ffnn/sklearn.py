@@ -56,8 +56,10 @@ random_state
 Beyond MLPClassifier
 --------------------
 ``activation`` may be a list with one name per hidden layer (any ffnn activation; "logistic" is
-"sigmoid"); ``init`` (an :class:`ffnn.Init`, a scheme name, a number C_W, a dict, or "auto": He for
-ReLU-like activations, Glorot otherwise) and ``parameterization`` ("standard" or "ntk");
+"sigmoid"); ``init``: an :class:`ffnn.Init`, a scheme name such as "he", a number C_W, a dict,
+or "auto", MLPClassifier's weight initialization: Glorot uniform, W ~ U(±√(6 / (n_in + n_out))),
+with zero biases (scikit-learn draws them from the same uniform) and this variance for
+"logistic" too (scikit-learn uses a third of it); ``parameterization`` ("standard" or "ntk");
 ``dtype`` (float32 by default); ``schedule``; ``optimizer_params`` (extra hyperparameters of the
 ffnn optimizer: rho, weight_decay, clip_norm, ...); multi-output regression; ``network_`` and
 ``history_`` (the :class:`ffnn.train.History` of the last call).
@@ -97,7 +99,6 @@ __all__ = ["FFNNClassifier", "FFNNRegressor", "HalfSquaredError"]
 
 _SKLEARN_SOLVERS = ("adam", "sgd", "lbfgs")
 _FFNN_SOLVERS = ("gd", "momentum", "nesterov", "rmsprop", "adamw")
-_RELU_LIKE = ("relu", "leaky_relu", "elu", "gelu", "softplus")
 
 
 class HalfSquaredError(MSE):
@@ -195,11 +196,10 @@ class _BaseFFNN(BaseEstimator):
             )
         return ["sigmoid" if x == "logistic" else x for x in acts]
 
-    def _init(self, acts: list[str]) -> Init:
+    def _init(self) -> Init:
         spec = self.init
         if isinstance(spec, str) and spec == "auto":
-            scheme = "he" if acts and all(a in _RELU_LIKE for a in acts) else "glorot"
-            init = Init(scheme=scheme)
+            init = Init(scheme="glorot", distribution="uniform")
         else:
             init = as_init(spec)
             if init is None:
@@ -276,7 +276,7 @@ class _BaseFFNN(BaseEstimator):
             [n_in, *hidden, n_out],
             acts,
             output=output,
-            init=self._init(acts),
+            init=self._init(),
             rng=rng,
             dtype=np.dtype(self.dtype),
         )

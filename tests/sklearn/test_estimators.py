@@ -152,7 +152,9 @@ def test_regressor_losses():
             alpha=0.0,
         )
         reg.fit(X, X[:, 0] ** 2)
-        net0 = ffnn.mlp([1, 4, 1], "relu", init=ffnn.Init("he"), rng=0, dtype=np.float64)
+        net0 = ffnn.mlp(
+            [1, 4, 1], "relu", init=ffnn.Init("glorot", "uniform"), rng=0, dtype=np.float64
+        )
         L0 = ffnn.get_loss("mse").value(net0.forward(X)[0], X**2, net0.output)
         assert reg.loss_curve_[0] == pytest.approx(factor * L0, rel=1e-12)
     for loss in ("squared_error", "mse", "mae", "huber"):
@@ -315,7 +317,12 @@ def test_alpha_is_l2_on_weights_over_batch_size():
     )
     clf.fit(X, y)
     net0 = ffnn.mlp(
-        [3, 5, 1], "relu", output="sigmoid", init=ffnn.Init("he"), rng=0, dtype=np.float64
+        [3, 5, 1],
+        "relu",
+        output="sigmoid",
+        init=ffnn.Init("glorot", "uniform"),
+        rng=0,
+        dtype=np.float64,
     )
     theta0 = net0.theta.copy()
     _, g = net0.loss_and_grad(X, y[:, None].astype(float), "binary_cross_entropy")
@@ -448,7 +455,10 @@ def test_architecture_options(iris):
     assert net.dtype == np.float64 and clf.predict_proba(X).dtype == np.float64
     assert all(i.parameterization == "ntk" and i.scheme == "lecun" for i in net.inits)
     auto = FFNNClassifier(hidden_layer_sizes=(6,), max_iter=1).fit(X, y)
-    assert auto.network_.inits[0].scheme == "he" and auto.network_.dtype == np.float32
+    assert (
+        auto.network_.inits[0] == ffnn.Init("glorot", "uniform")
+        and auto.network_.dtype == np.float32
+    )
     mse = FFNNClassifier(hidden_layer_sizes=(6,), loss="mse", max_iter=1).fit(X, y)
     assert mse.network_.output.name == "softmax" and mse.history_.config["loss"] == "mse"
 
@@ -500,7 +510,7 @@ def test_random_state_reproducible_and_matches_ffnn_init(iris):
     np.testing.assert_array_equal(a.network_.theta, b.network_.theta)
     c = FFNNClassifier(hidden_layer_sizes=(5,), max_iter=0 + 1, random_state=8).fit(X, y)
     assert not np.array_equal(a.network_.theta, c.network_.theta)
-    net = ffnn.mlp([4, 5, 3], "relu", output="softmax", init=ffnn.Init("he"), rng=7)
+    net = ffnn.mlp([4, 5, 3], "relu", output="softmax", init=ffnn.Init("glorot", "uniform"), rng=7)
     untrained = FFNNClassifier(hidden_layer_sizes=(5,), random_state=7)
     untrained._check_params()
     rebuilt = untrained._new_network(4, 3, "softmax", np.random.default_rng(7))
