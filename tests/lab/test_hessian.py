@@ -210,3 +210,49 @@ def test_user_errors():
     big = ffnn.mlp([100, 100, 1], rng=0)
     with pytest.raises(FFNNError, match="hessian_operator"):
         full_hessian(big, np.zeros((2, 100)), np.zeros(2), "mse")
+
+
+def test_one_off_buffers_are_reused_safely():
+    """hvp() reuses per-thread scratch: results stay exact and never alias a previous result."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((N, 3))
+    y = rng.integers(0, 2, N)
+    nets = [
+        ffnn.mlp([3, 5, 4, 2], "tanh", output="softmax", rng=s, dtype=np.float64) for s in (0, 1)
+    ]
+    vs = [rng.standard_normal(nets[0].n_params) for _ in range(2)]
+    first = hvp(nets[0], X, y, "cross_entropy", vs[0])
+    kept = first.copy()
+    for net in nets:
+        for v in vs:
+            ref = Curvature(net, X, y, "cross_entropy").hvp(v)
+            np.testing.assert_array_equal(hvp(net, X, y, "cross_entropy", v), ref)
+    np.testing.assert_array_equal(first, kept)  # a returned product is never overwritten
+    # another batch size and a net of another shape in between
+    hvp(nets[0], X[:5], y[:5], "cross_entropy", vs[0])
+    hvp(
+        ffnn.mlp([3, 2], "relu", dtype=np.float64),
+        X,
+        rng.standard_normal((N, 2)),
+        "mse",
+        np.ones(8),
+    )
+    np.testing.assert_array_equal(
+        hvp(nets[1], X, y, "cross_entropy", vs[1]),
+        Curvature(nets[1], X, y, "cross_entropy").hvp(vs[1]),
+    )
+
+
+def test_chunked_jvp_and_products_with_reused_scratch():
+    """Chunks share the R-pass scratch arrays; jvp must still return every chunk's rows."""
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((N, 3))
+    y = rng.standard_normal((N, 2))
+    net = ffnn.mlp([3, 6, 2], "tanh", rng=0, dtype=np.float64)
+    v = rng.standard_normal(net.n_params)
+    whole = Curvature(net, X, y, "mse")
+    parts = Curvature(net, X, y, "mse", batch_size=5)  # chunks of 5, 5 and 2
+    np.testing.assert_allclose(parts.jvp(v), whole.jvp(v), rtol=1e-12, atol=1e-12)
+    for _ in range(2):  # repeated products reuse the scratch
+        np.testing.assert_allclose(parts.hvp(v), whole.hvp(v), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(parts.gnvp(v), whole.gnvp(v), rtol=1e-10, atol=1e-12)

@@ -30,10 +30,12 @@ hand to an eigensolver (:meth:`Curvature.operator` is a ``scipy.sparse.linalg.Li
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
-from ffnn.core.graph import Network
+from ffnn.core.graph import Network, Workspace
 from ffnn.core.layers import Act, Add, Concat, Dense
 from ffnn.core.losses import Loss, _Regression, get_loss
 from ffnn.errors import FFNNError
@@ -51,6 +53,56 @@ __all__ = [
 
 
 _PIECEWISE_LINEAR = ("identity", "relu", "leaky_relu")
+
+
+class _Buffers:
+    """Named scratch arrays, allocated on first use of a (name, shape, dtype) and then reused.
+
+    Fresh large arrays cost page faults (the allocator hands big blocks back to the system on
+    free), which for a one-off product at batch 1,000 was a third of its time. A Curvature keeps
+    one of these for the transient arrays of its R-passes; the one-off :func:`hvp` also puts the
+    forward trace and the messages in a per-thread one, since its Curvature dies with the call.
+    """
+
+    def __init__(self):
+        self.arrays: dict = {}
+        self.workspaces: dict = {}
+
+    def get(self, key, shape: tuple, dtype) -> np.ndarray:
+        key = (key, shape, np.dtype(dtype))  # chunks of two sizes each keep their own
+        a = self.arrays.get(key)
+        if a is None:
+            a = self.arrays[key] = np.empty(shape, dtype=dtype)
+        return a
+
+    def workspace(self, key, net: Network, batch: int) -> Workspace:
+        ws = self.workspaces.get(key)
+        if ws is None or ws.batch != batch:
+            ws = self.workspaces[key] = Workspace(net, batch)
+        return ws
+
+
+class _Fresh:
+    """The allocator of a Curvature that keeps its trace: every stored array is its own."""
+
+    @staticmethod
+    def get(key, shape: tuple, dtype) -> np.ndarray:
+        return np.empty(shape, dtype=dtype)
+
+    @staticmethod
+    def workspace(key, net: Network, batch: int) -> None:
+        return None
+
+
+_one_off = threading.local()
+
+
+def _one_off_buffers(net: Network, batch: int) -> _Buffers:
+    """The calling thread's buffers for one-off products on networks of this graph and dtype."""
+    sig = (tuple(n.dim for n in net.nodes), tuple(net._parents), net.dtype, batch)
+    if getattr(_one_off, "sig", None) != sig:  # keep one size only: bounded memory
+        _one_off.sig, _one_off.buffers = sig, _Buffers()
+    return _one_off.buffers
 
 
 def loss_hvp_z(loss: Loss, z: np.ndarray, y, output, u: np.ndarray) -> np.ndarray:
@@ -124,6 +176,7 @@ class Curvature:
         *,
         batch_size: int | None = None,
         gn_at: str = "z",
+        _buffers: _Buffers | None = None,
     ):
         if not isinstance(net, Network):
             raise FFNNError(f"Curvature needs an ffnn Network, got {type(net).__name__}")
@@ -152,17 +205,23 @@ class Curvature:
         for i in range(1, len(nodes)):
             dep[i] = isinstance(nodes[i].layer, Dense) or any(dep[q] for q in parents[i])
         self._dep = dep
-        self._chunks = [self._prepare(X[s : s + bs], y[s : s + bs]) for s in range(0, n, bs)]
+        # stored arrays: own ones, or (one-off hvp only) the thread's reused buffers
+        self._store = _Fresh() if _buffers is None else _buffers
+        self._tmp = _Buffers() if _buffers is None else _buffers  # transient R-pass arrays
+        self._chunks = [
+            self._prepare(ci, X[s : s + bs], y[s : s + bs]) for ci, s in enumerate(range(0, n, bs))
+        ]
         self.value = float(sum(c["w"] * c["value"] for c in self._chunks))
         self._gradient: np.ndarray | None = None
         self.n_products = 0
 
     # --- the stored passes ------------------------------------------------------------------
-    def _prepare(self, X, y) -> dict:
+    def _prepare(self, ci: int, X, y) -> dict:
         """Forward pass, δ^(L+1), every backward message G[i] = ∂L/∂value_i, σ'(z) and σ''(z)."""
         net = self.net
         nodes, parents = net.nodes, net._parents
-        z, trace = net.forward(X)
+        batch, dt, store = X.shape[0], self.dtype, self._store
+        z, trace = net.forward(X, workspace=store.workspace(ci, net, batch))
         value, delta = self.loss.value_and_delta(z, y, net.output)
         G: list = [None] * len(nodes)
         G[-1] = delta
@@ -179,8 +238,11 @@ class Curvature:
                     continue
                 j = net._layer_index[id(layer)]
                 s_W = net._scales[j][0]
-                m = g @ net.params[j][0]
-                sends = [m * s_W if s_W != 1.0 else m]
+                W = net.params[j][0]
+                m = np.matmul(g, W, out=store.get(("G", ci, i), (batch, W.shape[1]), dt))
+                if s_W != 1.0:
+                    m *= s_W
+                sends = [m]
             elif isinstance(layer, Act):
                 if not need[0]:
                     continue
@@ -191,7 +253,7 @@ class Curvature:
                 else:
                     d2 = layer.activation.d2sigma(zin)
                     d2sig[i] = d2 if np.any(d2) else None
-                sends = [dsig[i] * g]
+                sends = [np.multiply(dsig[i], g, out=store.get(("G", ci, i), g.shape, dt))]
             elif isinstance(layer, Add | Concat):
                 sends = layer.backward(None, trace.caches[i], g, None, False, need)
             else:
@@ -228,8 +290,11 @@ class Curvature:
         return self.net._views(v)[0]
 
     def _r_forward(self, c: dict, VV) -> list:
-        """R{value_i}: (batch, n_i) for every node that depends on θ and reaches the output."""
-        net = self.net
+        """R{value_i}: (batch, n_i) for every node that depends on θ and reaches the output.
+
+        The arrays are scratch, overwritten by the next R-pass.
+        """
+        net, tmp, dt = self.net, self._tmp, self.dtype
         nodes, parents, values, G = net.nodes, net._parents, c["trace"].values, c["G"]
         R: list = [None] * len(nodes)
         for i in range(1, len(nodes)):
@@ -242,15 +307,18 @@ class Curvature:
                 W = net.params[j][0]
                 s_W, s_b = net._scales[j]
                 VW, Vb = VV[j]
-                r = values[parents[i][0]] @ VW.T  # R{W} x
-                if rin[0] is not None:
-                    r += rin[0] @ W.T  # + W R{x}
+                x = values[parents[i][0]]
+                shape = (x.shape[0], W.shape[0])
+                r = np.matmul(x, VW.T, out=tmp.get(("R", i), shape, dt))  # R{W} x
+                if rin[0] is not None:  # + W R{x}
+                    r += np.matmul(rin[0], W.T, out=tmp.get(("R+", i), shape, dt))
                 if s_W != 1.0:
                     r *= s_W
                 r += Vb * s_b if s_b != 1.0 else Vb  # + R{b}
                 R[i] = r
             elif isinstance(layer, Act):
-                R[i] = c["dsig"][i] * rin[0]  # R{x} = σ'(z) ⊙ R{z}
+                dsig = c["dsig"][i]  # R{x} = σ'(z) ⊙ R{z}
+                R[i] = np.multiply(dsig, rin[0], out=tmp.get(("R", i), rin[0].shape, dt))
             elif isinstance(layer, Add):
                 live = [r for r in rin if r is not None]
                 R[i] = live[0] + live[1] if len(live) > 1 else live[0].copy()
@@ -270,6 +338,7 @@ class Curvature:
         net = self.net
         nodes, parents, values = net.nodes, net._parents, c["trace"].values
         G, d2sig, dsig = c["G"], c["d2sig"], c["dsig"]
+        tmp, dt = self._tmp, self.dtype
         VV = self._vviews(v)
         R = self._r_forward(c, VV)
         RG: list = [None] * len(nodes)
@@ -290,14 +359,15 @@ class Curvature:
                 gW, gb = rviews[j]
                 q = ps[0]
                 # R{∂L/∂W} = s_W (R{δ}ᵀ x + δᵀ R{x}),  R{∂L/∂b} = s_b Σ_batch R{δ}
-                t = rg.T @ values[q]
+                t = np.matmul(rg.T, values[q], out=tmp.get(("t", j), W.shape, dt))
                 if R[q] is not None:
-                    t += g.T @ R[q]
+                    t += np.matmul(g.T, R[q], out=tmp.get(("t+", j), W.shape, dt))
                 gW += t * s_W if s_W != 1.0 else t  # += : a shared layer sums over its uses
                 gb += rg.sum(axis=0) * s_b if s_b != 1.0 else rg.sum(axis=0)
                 if self._dep[q]:
-                    m = rg @ W  # R{W ᵀδ} = W ᵀR{δ} + V_Wᵀ δ
-                    m += g @ VV[j][0]
+                    shape = (rg.shape[0], W.shape[1])  # R{W ᵀδ} = W ᵀR{δ} + V_Wᵀ δ
+                    m = np.matmul(rg, W, out=tmp.get(("RG", i), shape, dt))
+                    m += np.matmul(g, VV[j][0], out=tmp.get(("RG+", i), shape, dt))
                     if s_W != 1.0:
                         m *= s_W
                     RG[q] = m if RG[q] is None else RG[q] + m
@@ -305,7 +375,7 @@ class Curvature:
                 q = ps[0]
                 if not self._dep[q]:
                     continue
-                m = dsig[i] * rg  # σ'(z) ⊙ R{∂L/∂x}
+                m = np.multiply(dsig[i], rg, out=tmp.get(("RG", i), rg.shape, dt))  # σ' ⊙ R{∂L/∂x}
                 if d2sig[i] is not None:
                     m += d2sig[i] * R[q] * g  # + σ''(z) ⊙ R{z} ⊙ ∂L/∂x
                 RG[q] = m if RG[q] is None else RG[q] + m
@@ -361,7 +431,8 @@ class Curvature:
         if not single:
             raise FFNNError("jvp takes one direction v of shape (p,)")
         VV = self._vviews(np.ascontiguousarray(V[:, 0], dtype=self.dtype))
-        return np.concatenate([self._r_forward(c, VV)[-1] for c in self._chunks], axis=0)
+        # copies: each chunk's R-pass reuses the scratch arrays of the one before
+        return np.concatenate([self._r_forward(c, VV)[-1].copy() for c in self._chunks], axis=0)
 
     def operator(self, kind: str = "hessian") -> LinearOperator:
         """A float64 ``LinearOperator`` (p, p) for H ("hessian") or G ("gauss_newton")."""
@@ -392,8 +463,14 @@ class Curvature:
 
 
 def hvp(net: Network, X, y, loss: str | Loss, v: np.ndarray) -> np.ndarray:
-    """H v: (p,) with H = ∂²L/∂θ∂θ of the loss on (X, y) at θ (one-off; reuse a Curvature)."""
-    return Curvature(net, X, y, loss).hvp(v)
+    """H v: (p,) with H = ∂²L/∂θ∂θ of the loss on (X, y) at θ (one-off; reuse a Curvature).
+
+    The forward trace, messages and R-pass arrays live in per-thread buffers reused by the next
+    one-off product of the same network shape and batch size (the result is always fresh).
+    """
+    n = np.shape(X)[0] if np.ndim(X) else 0
+    bufs = _one_off_buffers(net, n) if isinstance(net, Network) else None
+    return Curvature(net, X, y, loss, _buffers=bufs).hvp(v)
 
 
 def gnvp(net: Network, X, y, loss: str | Loss, v: np.ndarray, *, at: str = "z") -> np.ndarray:
