@@ -212,15 +212,20 @@ def test_user_errors():
         full_hessian(big, np.zeros((2, 100)), np.zeros(2), "mse")
 
 
-def test_one_off_buffers_are_reused_safely():
-    """hvp() reuses per-thread scratch: results stay exact and never alias a previous result."""
+@pytest.mark.parametrize("act", ["tanh", "relu"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_off_buffers_are_reused_safely(act, dtype):
+    """hvp() reuses per-thread scratch: results equal a kept Curvature's bit for bit, never
+    alias a previous result, and leave the network untouched."""
     rng = np.random.default_rng(5)
-    X = rng.standard_normal((N, 3))
+    X = rng.standard_normal((N, 3)).astype(dtype)
     y = rng.integers(0, 2, N)
     nets = [
-        ffnn.mlp([3, 5, 4, 2], "tanh", output="softmax", rng=s, dtype=np.float64) for s in (0, 1)
+        ffnn.mlp([3, 5, 4, 2], act, output="softmax", init=Init(C_b=0.1), rng=s, dtype=dtype)
+        for s in (0, 1)
     ]
-    vs = [rng.standard_normal(nets[0].n_params) for _ in range(2)]
+    thetas = [net.theta.copy() for net in nets]
+    vs = [rng.standard_normal(nets[0].n_params).astype(dtype) for _ in range(2)]
     first = hvp(nets[0], X, y, "cross_entropy", vs[0])
     kept = first.copy()
     for net in nets:
@@ -241,6 +246,14 @@ def test_one_off_buffers_are_reused_safely():
         hvp(nets[1], X, y, "cross_entropy", vs[1]),
         Curvature(nets[1], X, y, "cross_entropy").hvp(vs[1]),
     )
+    for net, theta in zip(nets, thetas, strict=True):
+        np.testing.assert_array_equal(net.theta, theta)  # the one-off path does not copy θ
+        assert net.params[0][0].base is not None  # W still a view into θ
+    # a one-off product is the same as before a kept Curvature's products and a gradient
+    C = Curvature(nets[0], X, y, "cross_entropy")
+    C.hvp(vs[1])
+    nets[0].loss_and_grad(X, y, "cross_entropy")
+    np.testing.assert_array_equal(C.hvp(vs[0]), kept)
 
 
 def test_chunked_jvp_and_products_with_reused_scratch():

@@ -59,9 +59,10 @@ class _Buffers:
     """Named scratch arrays, allocated on first use of a (name, shape, dtype) and then reused.
 
     Fresh large arrays cost page faults (the allocator hands big blocks back to the system on
-    free), which for a one-off product at batch 1,000 was a third of its time. A Curvature keeps
-    one of these for the transient arrays of its R-passes; the one-off :func:`hvp` also puts the
-    forward trace and the messages in a per-thread one, since its Curvature dies with the call.
+    free), which for a one-off product at batch 1,000 was a third of its time. The one-off
+    :func:`hvp` puts its forward trace, messages and R-pass arrays in a per-thread one, since its
+    Curvature dies with the call. (A Curvature that is kept allocates as usual: per-instance
+    buffers would hold more memory live than the allocator's own reuse within a pass.)
     """
 
     def __init__(self):
@@ -184,7 +185,8 @@ class Curvature:
             raise FFNNError(f"gn_at must be 'z' or 'f', got {gn_at!r}")
         self.loss = get_loss(loss)
         self.loss.check_output(net.output)
-        self.net = net.copy()
+        # a kept Curvature copies θ; the one-off hvp's Curvature dies before net can change
+        self.net = net.copy() if _buffers is None else net
         self.dtype = self.net.dtype
         self.p = self.net.n_params
         self.gn_at = gn_at
@@ -205,9 +207,10 @@ class Curvature:
         for i in range(1, len(nodes)):
             dep[i] = isinstance(nodes[i].layer, Dense) or any(dep[q] for q in parents[i])
         self._dep = dep
-        # stored arrays: own ones, or (one-off hvp only) the thread's reused buffers
+        # own arrays (freed temporaries are recycled by the allocator within a pass), or, for
+        # the one-off hvp only, the thread's reused buffers
         self._store = _Fresh() if _buffers is None else _buffers
-        self._tmp = _Buffers() if _buffers is None else _buffers  # transient R-pass arrays
+        self._tmp = self._store  # the transient arrays of the R-passes
         self._chunks = [
             self._prepare(ci, X[s : s + bs], y[s : s + bs]) for ci, s in enumerate(range(0, n, bs))
         ]
@@ -247,7 +250,10 @@ class Curvature:
                 if not need[0]:
                     continue
                 zin = trace.values[parents[i][0]]
-                dsig[i] = layer.activation.dsigma(zin)
+                if layer.activation.name == "relu":  # σ' = [z > 0], as ReLU's dsigma
+                    dsig[i] = np.greater(zin, 0, out=store.get(("σ'", ci, i), zin.shape, dt))
+                else:
+                    dsig[i] = layer.activation.dsigma(zin)
                 if layer.activation.name in _PIECEWISE_LINEAR:  # σ'' = 0 almost everywhere
                     d2sig[i] = None
                 else:
