@@ -269,3 +269,23 @@ def test_chunked_jvp_and_products_with_reused_scratch():
     for _ in range(2):  # repeated products reuse the scratch
         np.testing.assert_allclose(parts.hvp(v), whole.hvp(v), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(parts.gnvp(v), whole.gnvp(v), rtol=1e-10, atol=1e-12)
+
+
+def test_one_off_on_a_dag_with_shared_layer_equals_kept_curvature():
+    """The one-off path runs the forward in a workspace: Add, Concat and a shared Dense too."""
+    x = Input(3)
+    shared = Dense(5)
+    h = Act("relu")(shared(x))
+    h2 = Act("tanh")(shared(Act("relu")(Dense(3)(x))))
+    y = Dense(2)(Concat()(Add()(h, h2), Dense(4)(x)))
+    net = Network(
+        x, y, output="softmax", rng=0, dtype=np.float64, init=Init(parameterization="ntk", C_b=0.1)
+    )
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((9, 3))
+    t = rng.integers(0, 2, 9)
+    for _ in range(2):
+        v = rng.standard_normal(net.n_params)
+        ref = Curvature(net, X, t, "cross_entropy").hvp(v)
+        np.testing.assert_array_equal(hvp(net, X, t, "cross_entropy", v), ref)
+        assert _rel(ref, _fd_hvp(net, X, t, "cross_entropy", v)) < 1e-6
