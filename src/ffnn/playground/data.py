@@ -108,6 +108,9 @@ def _rows(text: str) -> list[list[str]]:
 def _number_column(name: str, cells: list[str]) -> np.ndarray:
     out = np.empty(len(cells))
     for i, c in enumerate(cells):
+        if c.strip().lower() in ("", "na", "n/a", "null", "none", "?"):
+            out[i] = np.nan  # a missing cell
+            continue
         try:
             out[i] = float(c)
         except ValueError:

@@ -206,12 +206,14 @@ def _dispatch(session: Session, msg: dict) -> list[dict]:
     if kind == "reset":
         session.playing = False
         return session.reset()
-    if kind == "settings":
-        session.playing = False if _resets(session, msg) else session.playing
-        return session.apply(msg.get("settings"))
-    if kind == "upload":
-        session.playing = False
-        return session.upload(_upload_bytes(msg), msg.get("name", "upload.csv"))
+    if kind in ("settings", "upload"):
+        if kind == "settings":
+            replies = session.apply(msg.get("settings"))
+        else:
+            replies = session.upload(_upload_bytes(msg), msg.get("name", "upload.csv"))
+        if any(r["type"] == "data" for r in replies):  # a new problem: paused at epoch 0
+            session.playing = False
+        return replies
     if kind == "focus":
         session.focus = _focus(msg)
         return [session.frame()]
@@ -221,15 +223,6 @@ def _dispatch(session: Session, msg: dict) -> list[dict]:
         f"unknown message type {kind!r}; the page sends play, pause, step, reset, settings, "
         "upload, focus, export, ack"
     )
-
-
-def _resets(session: Session, msg: dict) -> bool:
-    new = msg.get("settings")
-    if not isinstance(new, dict):
-        return False
-    from ffnn.playground.session import LIVE_KEYS
-
-    return any(new.get(k, v) != v for k, v in session.settings.items() if k not in LIVE_KEYS)
 
 
 def _upload_bytes(msg: dict) -> bytes:

@@ -85,6 +85,7 @@ class Session:
     def reset(self) -> list[dict]:
         """θ back to the seeded initialization, a fresh optimizer and generator, epoch 0."""
         s, prob = self.settings, self.prob
+        self.playing = False
         self.net = build_network(s, prob)
         self.loss = ffnn.get_loss(s["loss"])
         self.rng = np.random.default_rng(s["seed"])

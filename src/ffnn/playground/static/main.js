@@ -105,7 +105,7 @@ function drawView() {
 function last(a) { return a.length ? a[a.length - 1] : null; }
 function fmt(v) { return v === null || v === undefined ? "–" : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3); }
 
-function setPlaying(on) { playing = on; $("play").textContent = on ? "❚❚" : "▶"; }
+function setPlaying(on) { playing = on; pg.playing = on; $("play").textContent = on ? "❚❚" : "▶"; }
 
 function onError(m) {
   pg.errors.push(m);
