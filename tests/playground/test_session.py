@@ -1,6 +1,7 @@
 """A session: training by ffnn.fit, what a frame holds, the notes' views, the exports."""
 
 import base64
+import json
 
 import numpy as np
 import pytest
@@ -116,3 +117,12 @@ def test_close_drops_the_arrays():
     s = Session()
     s.close()
     assert s.net is None and s.prob is None and s.Xg is None
+
+
+def test_frames_stay_strict_json_when_training_blows_up():
+    wild = {"optimizer": "momentum", "lr": 10.0, "activations": ["relu", "relu"], "batch": 500}
+    s = Session({**DEFAULTS, "data": "regression", "loss": "mse", "output": "identity", **wild})
+    for _ in range(6):
+        f = s.advance(10)
+        json.dumps(f, allow_nan=False)  # NaN or inf would break the page's JSON.parse
+    assert f["train_loss"] is None or f["train_loss"] > 1e6

@@ -61,6 +61,7 @@ def run(args) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((args.host, args.port))
+        sock.listen(128)  # connections queue from now on, before uvicorn has started
     except OSError as e:
         raise FFNNError(f"cannot serve on {args.host}:{args.port}: {e.strerror}") from None
     port = sock.getsockname()[1]

@@ -105,9 +105,7 @@ async def _serve(ws: WebSocket, app, fps: float) -> None:
                 done, _ = await asyncio.wait({getter}, timeout=wait)
                 if not done:  # no message came in time: the next frame
                     state["last"] = loop.time()
-                    frame = await loop.run_in_executor(worker, session.advance)
-                    await ws.send_text(json.dumps(frame))
-                    state["in_flight"] += 1
+                    await _stream(ws, loop, worker, session, state)
                     continue
             msg, getter = await getter, None
             if not await _handle(ws, session, worker, msg, state):
@@ -123,6 +121,20 @@ async def _serve(ws: WebSocket, app, fps: float) -> None:
             session.playing = False
             worker.submit(session.close)
         worker.shutdown(wait=False, cancel_futures=False)
+
+
+async def _stream(ws: WebSocket, loop, worker, session: Session, state: dict) -> None:
+    """Train one frame's epochs on the worker and send the frame; a failure pauses the run."""
+    try:
+        frame = await loop.run_in_executor(worker, session.advance)
+    except Exception as e:
+        log.exception("playground: training failed")
+        session.playing = False
+        error = {"type": "error", "where": "play", "message": f"training stopped: {e}"}
+        await _send_all(ws, [error])
+        return
+    await ws.send_text(json.dumps(frame, allow_nan=False))
+    state["in_flight"] += 1
 
 
 async def _receive(ws: WebSocket, inbox: asyncio.Queue) -> None:
@@ -148,7 +160,7 @@ async def _receive(ws: WebSocket, inbox: asyncio.Queue) -> None:
 
 async def _send_all(ws: WebSocket, messages: list[dict]) -> None:
     for m in messages:
-        await ws.send_text(json.dumps(m))
+        await ws.send_text(json.dumps(m, allow_nan=False))
 
 
 async def _handle(ws, session: Session, worker, raw, state: dict) -> bool:

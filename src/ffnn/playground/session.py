@@ -35,8 +35,8 @@ def b64(a: np.ndarray) -> str:
 
 
 def to_byte(v: np.ndarray) -> np.ndarray:
-    """Values in [0, 1] -> 0..255."""
-    return np.round(255 * np.clip(v, 0.0, 1.0)).astype(np.uint8)
+    """Values in [0, 1] -> 0..255 (NaN, after a divergence, -> 0)."""
+    return np.round(255 * np.clip(np.nan_to_num(v), 0.0, 1.0)).astype(np.uint8)
 
 
 class Session:
@@ -152,7 +152,7 @@ class Session:
             out.update(train_loss=_finite(train_loss), test_loss=_finite(test_loss))
             out.update(self._metric(zt))
             out.update(self._heatmaps())
-            out["weights"] = [np.round(W, 4).tolist() for W, _ in net.params]
+            out["weights"] = [np.round(np.nan_to_num(W), 4).tolist() for W, _ in net.params]
             out["views"] = self._views(deltas)
         out["message"] = self.message
         self.frames += 1
