@@ -169,3 +169,24 @@ def test_export_the_model_and_load_it(page, tmp_path):
         == 0
     )
     assert "ffnn.fit(" in files["snippet"].read_text()
+
+
+def test_the_page_runs_under_its_own_content_security_policy(browser, url):
+    """Without Playwright's CSP bypass: the page's modules and its WebSocket are all 'self'."""
+    import time
+
+    ctx = browser.new_context()
+    pg = ctx.new_page()
+    problems = []
+    pg.on("console", lambda m: m.type == "error" and problems.append(m.text))
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.goto(url)
+    deadline = time.monotonic() + 20
+    while not pg.evaluate("window.__pg ? window.__pg.draws : 0") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pg.click("#step")
+    while pg.evaluate("window.__pg.frame.epoch") < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pg.evaluate("window.__pg.frame.epoch") == 1
+    ctx.close()
+    assert not problems, problems

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import threading
 import time
 
 import numpy as np
@@ -258,3 +259,8 @@ def test_a_closed_tab_frees_its_session(app):
                 break
             time.sleep(0.01)
     assert app.state.sessions == {}
+    for _ in range(200):  # and each session's worker thread ends
+        if not [t for t in threading.enumerate() if t.name.startswith("ffnn-session")]:
+            break
+        time.sleep(0.01)
+    assert not [t for t in threading.enumerate() if t.name.startswith("ffnn-session")]

@@ -41,7 +41,7 @@ WINDOW = 2  # frames sent but not yet acknowledged by the page
 MAX_MESSAGE = 4 * MAX_UPLOAD_BYTES  # a message's text (an upload travels base64-encoded)
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 

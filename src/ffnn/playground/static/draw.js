@@ -70,10 +70,11 @@ function axes(ctx, data, W, H) {
 
 // where every unit sits: columns = inputs, hidden layers, outputs
 export function netLayout(canvas, sizes, nOut) {
-  const cols = [...sizes, nOut], W = canvas.width, H = canvas.height;
-  const colW = W / cols.length, box = Math.min(40, (H - 20) / Math.max(...cols) - 6, colW * 0.5);
+  const cols = [...sizes, nOut], W = canvas.width, H = canvas.height, left = 56, right = 56;
+  const colW = (W - left - right) / cols.length;
+  const box = Math.min(40, (H - 20) / Math.max(...cols) - 6, colW * 0.5);
   return cols.map((n, l) => {
-    const cx = colW * (l + 0.5), gap = Math.min(box + 8, (H - 10) / n);
+    const cx = left + colW * (l + 0.5), gap = Math.min(box + 8, (H - 10) / n);
     const top = (H - gap * n) / 2 + (gap - box) / 2;
     return Array.from({ length: n }, (_, j) => ({ x: cx - box / 2, y: top + j * gap, s: box, l, j }));
   });

@@ -83,12 +83,12 @@ function neuronMaps(f, d) {
 
 function drawView() {
   const v = settings.view, c = $("viewchart");
-  let legend = "";
+  let legend;
   if (v === "delta" || v === "saturation") {
     const rows = hist[v], k = rows.length ? rows[rows.length - 1].length : 0;
     const series = Array.from({ length: k }, (_, l) => ({ values: rows.map((r) => r[l]), color: SERIES[l % SERIES.length] }));
     lines(c, hist.epoch, series, v === "delta" ? { log: true, title: VIEWS.delta } : { yMax: 1, title: VIEWS.saturation });
-    legend = series.map((s, l) => `<span style="color:${s.color}">■</span> ${v === "delta" ? `δ(${l + 1})` : `layer ${l + 1}`} ${fmt(last(s.values))}`).join("  ");
+    legend = series.map((s, l) => [s.color, `${v === "delta" ? `δ(${l + 1})` : `layer ${l + 1}`} ${fmt(last(s.values))}`]);
   } else {
     const pts = hist[v], xs = pts.map((p) => p.epoch);
     const series = [{ values: pts.map((p) => p.value), xs, color: SERIES[0] }];
@@ -96,10 +96,15 @@ function drawView() {
     lines(c, xs.length ? xs : [0], series, { log: v === "sharpness", title: VIEWS[v] });
     const p = last(pts);
     legend = v === "sharpness"
-      ? `<span style="color:${SERIES[0]}">■</span> λmax ${fmt(p && p.value)}  <span style="color:${SERIES[1]}">- -</span> 2/η ${fmt(p && p.bound)}`
-      : `relative change ${fmt(p && p.value)} on a fixed probe set`;
+      ? [[SERIES[0], `λmax ${fmt(p && p.value)}`], [SERIES[1], `2/η ${fmt(p && p.bound)} (dashed)`]]
+      : [[SERIES[0], `relative change ${fmt(p && p.value)} on a fixed probe set`]];
   }
-  $("view-legend").innerHTML = legend;
+  $("view-legend").replaceChildren(...legend.map(([color, text]) => {
+    const item = document.createElement("span"), mark = document.createElement("span");
+    mark.textContent = "■ "; mark.style.color = color;  // CSSOM, allowed by the page's CSP
+    item.append(mark, text, "  ");
+    return item;
+  }));
 }
 
 function last(a) { return a.length ? a[a.length - 1] : null; }
