@@ -13,9 +13,12 @@ the bivariate Gaussian written as u = √k11 t, v = √k22 (ρ t + √(1 − ρ�
 independent. By default the rule is the trapezoid rule in (t, s) with the normal weight on
 |t|, |s| <= 9, its step halved until two successive steps agree to ``tol`` (relative to the
 largest value): for an analytic σ it converges exponentially in 1/step even where σ saturates at
-large variance, where Gauss–Hermite nodes (spread to ±√(2·order), most of them in the tails)
-resolve σ's transition badly (tanh, k = 20: Gauss–Hermite at order 48 is 8% off). A fixed
-Gauss–Hermite ``order`` is kept for comparison.
+large variance, which Gauss–Hermite nodes (spread to ±√(2·order), most of them in the tails)
+resolve badly. Measured for tanh at k11 = k22 = 20, ρ = 0.9: Gauss–Hermite with 48 nodes has
+E[σ'σ'] 18% off; the NTK of three tanh layers (C_W = 2, C_b = 0.1) is 6% off with 24 nodes, 0.9%
+with 48 and 4e-4 with 96, while the default rule (tol = 1e-9, steps down to 1/16 there) agrees
+with step 1/64 to 3e-15. A fixed Gauss–Hermite ``order`` is kept for comparison. At a kink of σ'
+(ReLU-like) any product rule converges only like the step: closed forms are used there.
 """
 
 from __future__ import annotations
