@@ -91,8 +91,8 @@ def test_overfitting_past_the_best_validation_epoch():
     rng = np.random.default_rng(3)
     X = rng.uniform(-1, 1, (40, 1))
     y = np.sin(3 * X[:, 0]) + 0.4 * rng.standard_normal(40)
-    net = ffnn.mlp([1, 256, 256, 1], "relu", rng=0)
-    hist = ffnn.fit(net, X, y, "mse", optimizer="adam", lr=3e-3, epochs=600, validation=0.4,
+    net = ffnn.mlp([1, 128, 128, 1], "relu", rng=0)
+    hist = ffnn.fit(net, X, y, "mse", optimizer="adam", lr=3e-3, epochs=400, validation=0.4,
                     batch_size=None, rng=0)  # fmt: skip
     o = diagnose(net, X, y, "mse", hist, hessian=False)["O"]
     assert o.verdict == "problem", o.measurements
