@@ -928,6 +928,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ffnn.playground.cli import add_parser as _add_playground
 
     _add_playground(sub)
+    from ffnn.sweep.cli import add_parser as _add_sweep
+
+    _add_sweep(sub)
     return p
 
 

@@ -1,0 +1,116 @@
+"""Running one cell: a pure function of (cell spec, seed) → one record, in any process.
+
+The record holds the cell's key, parameters, status ("ok" or "error" with the error text),
+metrics, wall time and the worker that ran it; files asked for (model, history) travel back as
+bytes inside it, so the process that owns the sweep folder writes them, wherever the cell ran.
+The data set is loaded once per process (a cache keyed by what defines it), not once per cell.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from ffnn.errors import FFNNError
+from ffnn.sweep.spec import Cell
+
+__all__ = ["run_cell", "load_cached"]
+
+
+def run_cell(cell: Cell) -> dict:
+    """Run ``cell`` with one BLAS thread; never raises for an error inside the cell."""
+    from threadpoolctl import threadpool_limits
+
+    t0 = time.perf_counter()
+    record = {
+        "key": cell.key,
+        "kind": cell.kind,
+        "target": cell.target,
+        "seed": cell.seed,
+        "params": cell.params,
+        "label": cell.label,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "pid": os.getpid(),
+    }
+    try:
+        with threadpool_limits(limits=1):
+            run = _train_cell if cell.kind == "train" else _lab_cell
+            metrics, files = run(cell)
+        record.update(status="ok", metrics=metrics, error=None, files=files)
+    except Exception as e:  # a cell's failure is its result; the sweep goes on
+        msg = " ".join(str(e).split())
+        record.update(
+            status="error",
+            metrics={},
+            error=f"{type(e).__name__}: {msg}",
+            traceback=traceback.format_exc(limit=8),
+            files={},
+        )
+    record["wall_s"] = time.perf_counter() - t0
+    return record
+
+
+@functools.lru_cache(maxsize=8)
+def load_cached(data: str, target, task, rng: int, n, noise):
+    """The data set, loaded once per process for each distinct definition."""
+    from ffnn.data import load_data
+
+    kwargs = {k: v for k, v in (("n", n), ("noise", noise)) if v is not None}
+    return load_data(data, target=target, task=task, rng=rng, **kwargs)
+
+
+def _dataset(p: dict, seed: int):
+    from ffnn.data import DATASETS
+
+    name = str(p["data"]).lower().replace("-", "_")
+    seeded = name in DATASETS and DATASETS[name].seeded and not Path(p["data"]).is_file()
+    if (p["n"] is not None or p["noise"] is not None) and not seeded:
+        synth = ", ".join(k for k, d in DATASETS.items() if d.seeded)
+        raise FFNNError(f"n and noise apply to the synthetic data sets only ({synth})")
+    ds = load_cached(p["data"], p["target"], p["task"], seed if seeded else 0, p["n"], p["noise"])
+    if p["task"] is not None and ds.task != p["task"]:
+        raise FFNNError(f"data set {p['data']!r} is a {ds.task} set; task {p['task']} does not fit")
+    return ds
+
+
+def _train_cell(cell: Cell) -> tuple[dict, dict]:
+    """One training run, as ``ffnn train`` does it: split, preprocess, fit, metrics."""
+    from ffnn.sweep.train_run import train_run
+
+    ds = _dataset(cell.params, cell.seed)
+    net, hist, metrics, meta = train_run(ds, cell.params, cell.seed)
+    files = {}
+    if "history" in cell.save:
+        files["history.json"] = hist.to_json().encode()
+    if "model" in cell.save:
+        from ffnn.io import save_model
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.safetensors"
+            save_model(path, net, meta)
+            files["model.safetensors"] = path.read_bytes()
+    return metrics, files
+
+
+def _lab_cell(cell: Cell) -> tuple[dict, dict]:
+    """One lab experiment with the cell's parameters and seed; its verdict and summary."""
+    import ffnn.lab as lab
+
+    if hasattr(lab, "run"):
+        result = lab.run(
+            cell.target, params=cell.params, seed=cell.seed, quick=cell.quick, progress=False
+        )
+    else:  # experiments without settable parameters: run in a scratch folder
+        if cell.params or cell.seed:
+            raise FFNNError("this version's lab experiments take no parameters and no seed")
+        with tempfile.TemporaryDirectory() as tmp:
+            result = lab.get_experiment(cell.target).run(
+                Path(tmp), quick=cell.quick, progress=False
+            )
+    metrics = {"agrees": bool(result.agrees), "summary": str(result.summary)}
+    return metrics, {}

@@ -1,0 +1,28 @@
+"""The summary of a finished (or partly finished) sweep: a text table and a figure."""
+
+from __future__ import annotations
+
+from ffnn.errors import FFNNError
+from ffnn.sweep.summary import default_metric, format_summary, plot_metric, summarize
+
+__all__ = ["report"]
+
+
+def report(result, metric: str | None = None, x: str | None = None, ax=None):
+    """(text, Axes): mean ± SE over seeds of each metric per swept combination, and ``metric``
+    against swept parameter ``x`` (defaults: the spec's metric and x, else test accuracy or R²
+    against the first swept parameter). The figure is drawn on ``ax`` or a new Figure."""
+    spec, rows = result.spec, result.rows
+    swept = spec.swept
+    metrics = result.metrics
+    metric = metric or spec.metric or default_metric(metrics)
+    if metric not in metrics:
+        raise FFNNError(f"no metric {metric!r} in the table; it has {', '.join(metrics)}")
+    x = x or spec.x or (swept[0] if swept else "seed")
+    if x not in (*swept, "seed"):
+        raise FFNNError(f"{x!r} is not a swept parameter; swept: {', '.join(swept) or 'none'}")
+    by = swept if x != "seed" else ["seed"]
+    summary = summarize(rows, by, metrics)
+    shown = [metric] + [m for m in metrics if m != metric and m.startswith("test_")][:3]
+    text = format_summary(summary, by, shown)
+    return text, plot_metric(summary, metric, x, by, ax=ax)
