@@ -16,3 +16,11 @@ from ffnn.train import History, fit
 
 __version__ = "0.1.0"
 __all__ = [*_core_all, "FFNNError", "fit", "History", "save_model", "load_model", "diagnose"]
+
+
+def __getattr__(name: str):
+    if name == "sweep":  # ffnn.sweep(...): the sweep runner, imported when first used
+        import importlib
+
+        return importlib.import_module("ffnn.sweep")
+    raise AttributeError(f"module 'ffnn' has no attribute {name!r}")

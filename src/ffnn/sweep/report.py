@@ -25,4 +25,6 @@ def report(result, metric: str | None = None, x: str | None = None, ax=None):
     summary = summarize(rows, by, metrics)
     shown = [metric] + [m for m in metrics if m != metric and m.startswith("test_")][:3]
     text = format_summary(summary, by, shown)
-    return text, plot_metric(summary, metric, x, by, ax=ax)
+    ax = plot_metric(summary, metric, x, by, ax=ax)
+    ax.set_title(f"{spec.name}: {len(rows)} cells, {len(spec.seeds)} seeds each", fontsize="medium")
+    return text, ax

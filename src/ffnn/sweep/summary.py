@@ -113,6 +113,8 @@ def plot_metric(summary: Sequence[dict], metric: str, x: str, swept: Sequence[st
         ax.errorbar(pos, [r[metric] for r in members], yerr=se, marker="o", capsize=3, label=label)
     if numeric and len(xs) > 2 and min(xs) > 0 and max(xs) / min(xs) >= 20:
         ax.set_xscale("log")
+        ax.set_xticks(xs, [_fmt(v) for v in xs])
+        ax.minorticks_off()
     if not numeric:
         ax.set_xticks(range(len(xs)), [_fmt(v) for v in xs])
     ax.set_xlabel(x)
