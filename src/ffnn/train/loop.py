@@ -151,35 +151,31 @@ def fit(
         optimizer, lr, schedule, optimizer_hyperparameters, batches.steps,
         epochs if state is None else first_epoch + epochs,
     )  # fmt: skip
-    rules = []
-    if early_stopping is not None:
-        rules.append(EarlyStopping(early_stopping, net.theta))
-    if tol_loss is not None:
-        rules.append(LossTolerance(tol_loss))
-    if tol_grad is not None:
-        rules.append(GradTolerance(tol_grad))
+    rules = _rules(early_stopping, tol_loss, tol_grad, net.theta)
     run = _Run(net, loss, opt, batches, rules, list(callbacks), metric_fns, (Xv, Yv), rng)
-    run.history.config = {
-        "optimizer": opt.config(),
-        "loss": loss.name,
-        "batch_size": batches.batch_size,
-        "n_train": batches.n,
-        "n_val": 0 if Xv is None else Xv.shape[0],
-    }
     run.checkpoint, run.checkpoint_every = checkpoint, checkpoint_every
-    run.rng_initial = rng_initial
-    run.t_start, run.target = t_start, int(epochs)
+    run.rng_initial, run.t_start, run.target = rng_initial, t_start, int(epochs)
     if ck is not None:
         run.resume(ck, resume)
     elif state is not None:
-        run.trainer.state = opt.load_state(state["optimizer"], net.theta)
-        run.start_epoch = int(state.get("epoch", 0))
-        run.target = run.start_epoch + int(epochs)
+        run.go_on(state, int(epochs))
     np.copyto(run.trainer.prev, net.theta)
     diverged = run.run(progress)
     if diverged is not None:
         warnings.warn(diverged, RuntimeWarning, stacklevel=2)
     return run.finish()
+
+
+def _rules(early_stopping, tol_loss, tol_grad, theta) -> list:
+    """fit's stopping options as rules, in the order they are checked."""
+    rules = []
+    if early_stopping is not None:
+        rules.append(EarlyStopping(early_stopping, theta))
+    if tol_loss is not None:
+        rules.append(LossTolerance(tol_loss))
+    if tol_grad is not None:
+        rules.append(GradTolerance(tol_grad))
+    return rules
 
 
 def _check_args(
@@ -292,7 +288,15 @@ class _Run:
         self.trainer = Trainer(net, loss, opt, batches, state=opt.init(net.theta))
         self.rules, self.callbacks, self.metric_fns = rules, callbacks, metric_fns
         self.Xv, self.Yv = val
-        self.history = History()
+        self.history = History(
+            config={
+                "optimizer": opt.config(),
+                "loss": loss.name,
+                "batch_size": batches.batch_size,
+                "n_train": batches.n,
+                "n_val": 0 if self.Xv is None else self.Xv.shape[0],
+            }
+        )
         self.start_epoch = self.epoch = 0
         self.elapsed0 = 0.0
         self.stop_reason, self.message = "max_epochs", ""
@@ -327,6 +331,12 @@ class _Run:
             b.order = ck.arrays["order"].astype(np.intp)
         if self.early is not None:
             self.early.load_state(loop, ck.arrays, theta)
+
+    def go_on(self, state: dict, epochs: int) -> None:
+        """Continue the optimizer state of an earlier fit (``History.state``) for ``epochs``."""
+        self.trainer.state = self.opt.load_state(state["optimizer"], self.net.theta)
+        self.start_epoch = int(state.get("epoch", 0))
+        self.target = self.start_epoch + epochs
 
     def write_checkpoint(self, epoch_done: int, at: int) -> None:
         from ffnn.train.checkpoints import save_checkpoint
