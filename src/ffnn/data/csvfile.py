@@ -232,16 +232,18 @@ def _columns(path, rows, lines, header, roles, size, limit) -> dict:
             y.append(r[tcol].strip())
         n += 1
         if n in (256, 8192) or n % 65536 == 0:
-            _check_size(path, n, len(used) + (tcol is not None) * 8, lines.chars, size, limit)
+            _check_size(path, n, len(used), tcol is not None, lines.chars, size, limit)
     return {"X": out, "y": y if tcol is not None else None, "bad": bad, "n": n}
 
 
-def _check_size(path, n, width, chars, size, limit) -> None:
-    """Refuse before the arrays outgrow the limit: n rows read from ``chars`` of ``size``."""
+def _check_size(path, n, width, has_target, chars, size, limit) -> None:
+    """Refuse before the arrays outgrow the limit: n rows read from ``chars`` of ``size``.
+    A numeric cell costs 16 bytes (its array and the final matrix), a target label ~64."""
     rows_total = n * max(size / max(chars, 1), 1.0)
+    target = " and a target" if has_target else ""
     check_bytes(
-        int(rows_total * width * 16),
-        f"{path} ({size:,} bytes, about {rows_total:,.0f} rows × {width} numeric columns)",
+        int(rows_total * (width * 16 + has_target * 64)),
+        f"{path} ({size:,} bytes, about {rows_total:,.0f} rows × {width} numeric columns{target})",
         "use fewer rows or columns (drop=), or raise the limit",
         limit,
     )
