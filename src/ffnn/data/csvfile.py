@@ -69,6 +69,14 @@ def to_float(cell: str) -> float:
     return float(c)
 
 
+def _looks_numeric(cells: list[str]) -> bool:
+    """Every cell a number (so a 'header' of numbers is data, not column names)."""
+    try:
+        return all(c.strip().lower() not in MISSING and np.isfinite(to_float(c)) for c in cells)
+    except ValueError:
+        return False
+
+
 def _sep(path: Path, first: str, sep: str | None) -> str:
     if sep is not None:
         if not isinstance(sep, str) or len(sep) != 1 or sep in "\r\n\"'":
@@ -137,8 +145,6 @@ def _read(path, enc, target, features, need_target, sep, drop, limit):
 
 def _roles(path, header, target, features, need_target, drop) -> dict:
     """Column index -> 'feature' / 'target' / 'index' / 'skip', and the names chosen."""
-    from ffnn.data.files import _looks_numeric
-
     if _looks_numeric(header):
         raise FFNNError(
             f"{path}: the first line ({','.join(header[:4])}…) looks like numbers, not column "

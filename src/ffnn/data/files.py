@@ -40,14 +40,6 @@ class Table:
     path: Path
 
 
-def _looks_numeric(cells: list[str]) -> bool:
-    """Every cell a number (so a 'header' of numbers is data, not column names)."""
-    try:
-        return all(c.strip().lower() not in MISSING and np.isfinite(to_float(c)) for c in cells)
-    except ValueError:
-        return False
-
-
 def _numeric_column(values: list[str]) -> np.ndarray | None:
     try:
         return np.array([to_float(v) for v in values], dtype=np.float64)
