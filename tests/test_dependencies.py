@@ -10,6 +10,8 @@ PYPROJECT = (ROOT / "pyproject.toml").read_text()
 
 #: (package, version that introduced it, regex of its use in src/, where it lives)
 INTRODUCED = [
+    ("scipy", (1, 11), r"def callback\(intermediate_result\)", "sklearn.py"),
+    ("matplotlib", (3, 9), r"boxplot\([^)]*tick_labels=", "lab/exp_p2_minima.py"),
     (
         "scikit-learn",
         (1, 6),

@@ -19,7 +19,6 @@ import codecs
 import csv
 import itertools
 import warnings
-from array import array
 from pathlib import Path
 
 import numpy as np
@@ -60,13 +59,16 @@ def _encoding(path: Path) -> str:
 
 def to_float(cell: str) -> float:
     """A cell as a number: missing markers -> NaN, True/False -> 1/0 (ValueError otherwise)."""
-    c = cell.strip()
-    low = c.lower()
+    try:
+        return float(cell)  # the common case first; float() strips whitespace itself
+    except ValueError:
+        pass
+    low = cell.strip().lower()
     if low in MISSING:
         return np.nan
     if low in _BOOL:
         return _BOOL[low]
-    return float(c)
+    raise ValueError(f"not a number: {cell!r}")
 
 
 def _looks_numeric(cells: list[str]) -> bool:
@@ -206,13 +208,12 @@ def _target(path, names, header, target, features, need_target):
 
 
 def _columns(path, rows, lines, header, roles, size, limit) -> dict:
+    """Read the data rows in chunks of ~65k cells into float64 arrays (and the target's text)."""
     role = roles["role"]
     used = [j for j in range(len(header)) if role[j] in ("feature", "index")]
-    out = {j: array("d") for j in used}
     tcol = next((j for j in role if role[j] == "target"), None)
-    y: list[str] = []
-    bad: dict[int, list[int]] = {}
-    n = 0
+    st = {"X": {j: [] for j in used}, "y": None if tcol is None else [], "bad": {}, "n": 0}
+    chunk, where = [], []
     for r in rows:
         if not any(c.strip() for c in r):
             continue
@@ -221,25 +222,55 @@ def _columns(path, rows, lines, header, roles, size, limit) -> dict:
                 f"{path}: line {rows.line_num} has {len(r)} fields but the header names "
                 f"{len(header)} columns"
             )
-        for j in used:
+        chunk.append(r)
+        where.append(rows.line_num)
+        if st["n"] + len(chunk) in (16, 256) or len(chunk) * len(header) >= 65536:
+            _flush(path, header, role, tcol, chunk, where, st)
+            _check_size(path, st["n"], len(used), tcol is not None, lines.chars, size, limit)
+            chunk, where = [], []
+    _flush(path, header, role, tcol, chunk, where, st)
+    return st
+
+
+def _cells(cells: list[str]) -> np.ndarray:
+    """Cells as float64 (NumPy parses plain numbers; markers and booleans go one by one)."""
+    try:
+        return np.array(cells, dtype=np.float64)
+    except ValueError:
+        out = np.empty(len(cells))
+        for i, c in enumerate(cells):
             try:
-                v = to_float(r[j])
+                out[i] = to_float(c)
             except ValueError:
-                _not_numeric(path, header[j], r[j], rows.line_num, role[j])
-            if role[j] == "index" and v != n:
-                _not_numeric(path, "", r[j], rows.line_num, "index")
-            if not np.isfinite(v):
-                b = bad.setdefault(j, [0])
-                b[0] += 1
-                if len(b) <= 5:
-                    b.append(rows.line_num)
-            out[j].append(v)
-        if tcol is not None:
-            y.append(r[tcol].strip())
-        n += 1
-        if n in (256, 8192) or n % 65536 == 0:
-            _check_size(path, n, len(used), tcol is not None, lines.chars, size, limit)
-    return {"X": out, "y": y if tcol is not None else None, "bad": bad, "n": n}
+                raise _CellError(i) from None
+        return out
+
+
+class _CellError(Exception):
+    def __init__(self, i: int):
+        self.i = i
+
+
+def _flush(path, header, role, tcol, chunk, where, st) -> None:
+    n0 = st["n"]
+    for j, arrays in st["X"].items():
+        cells = [r[j] for r in chunk]
+        try:
+            v = _cells(cells)
+        except _CellError as e:
+            _not_numeric(path, header[j], cells[e.i], where[e.i], role[j])
+        if role[j] == "index" and not np.array_equal(v, np.arange(n0, n0 + len(v))):
+            i = int(np.flatnonzero(v != np.arange(n0, n0 + len(v)))[0])
+            _not_numeric(path, "", cells[i], where[i], "index")
+        bad = np.flatnonzero(~np.isfinite(v))
+        if bad.size:
+            b = st["bad"].setdefault(j, [0])
+            b[0] += bad.size
+            b += [where[i] for i in bad[: max(0, 6 - len(b))]]
+        arrays.append(v)
+    if tcol is not None:
+        st["y"] += [r[tcol].strip() for r in chunk]
+    st["n"] += len(chunk)
 
 
 def _check_size(path, n, width, has_target, chars, size, limit) -> None:
@@ -289,6 +320,6 @@ def _assemble(path, header, roles, cols):
     by_name = {h: j for j, h in enumerate(header)}
     X = np.empty((n, len(roles["features"])))
     for k, f in enumerate(roles["features"]):
-        X[:, k] = np.frombuffer(cols["X"][by_name[f]], dtype=np.float64)
+        X[:, k] = np.concatenate(cols["X"][by_name[f]])
     y = None if cols["y"] is None else cols["y"]
     return X, y, roles["features"], roles["target"]
