@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import random
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,17 +129,16 @@ def _make_mnist1d(args: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def _save_npz_atomic(path: Path, **arrays) -> None:
     """Best effort: a cache that cannot be written is skipped silently."""
+    import io
+
+    from ffnn.fs import atomic_write_bytes
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError:
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        atomic_write_bytes(path, buf.getvalue())
+    except (OSError, FFNNError):
         pass
 
 
