@@ -147,6 +147,20 @@ class Experiment:
         """The parameter values of a run: defaults (quick values), overridden by ``params``."""
         return resolve(self.params, params, quick=quick, where=self.name)
 
+    def describe(self) -> str:
+        """The claim and a table of the parameters: name, type, default, quick value, help."""
+        lines = [f"{self.name}: {self.claim}", f"  {self.doc}" if self.doc else "", "parameters:"]
+        rows = [("name", "type", "default", "--quick", "")]
+        for p in self.params:
+            quick = p.show(p.quick) if p.quick is not None else "(same)"
+            rows.append((p.name, p.type_name, p.show(p.default), quick, p.help))
+        w = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines += [
+            "  " + "  ".join(c.ljust(w[i]) for i, c in enumerate(r[:4])) + "  " + r[4] for r in rows
+        ]
+        lines.append("set one with --set NAME=VALUE (lists: --set NAME=1,2,3); --seed N")
+        return "\n".join(line.rstrip() for line in lines if line)
+
     def run(
         self,
         out_dir: Path | str | None = None,
