@@ -109,3 +109,20 @@ def test_a_new_experiment_needs_only_the_shape(tmp_path):
     res = Coin().run(tmp_path, quick=True, progress=False)
     assert res.agrees and res.rows[0]["n"] == 400
     assert {f.name for f in res.files} == {"coin.png", "coin.csv", "coin.json"}
+
+
+def test_a_function_registered_the_old_way_still_runs(tmp_path):
+    from ffnn.lab import ExperimentResult, experiment
+
+    @experiment("old-style-test", claim="one function still registers")
+    def old(out_dir, *, quick=False, progress=True):
+        """An experiment written before the one shape."""
+        return ExperimentResult("old-style-test", "one function still registers", quick, "ok")
+
+    try:
+        exp = get_experiment("old-style-test")
+        assert exp.doc.startswith("An experiment") and exp.run(tmp_path, quick=True).agrees
+        with pytest.raises(FFNNError, match="no parameters"):
+            exp.run(tmp_path, params={"n": 1})
+    finally:
+        del EXPERIMENTS["old-style-test"]

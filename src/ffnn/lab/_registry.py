@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,6 +40,7 @@ __all__ = [
     "Params",
     "Progress",
     "register",
+    "experiment",
     "EXPERIMENTS",
     "get_experiment",
     "run",
@@ -199,6 +200,34 @@ def register(cls: type[Experiment]) -> type[Experiment]:
         raise RuntimeError(f"experiment {cls.name!r} registered twice")
     EXPERIMENTS[cls.name] = cls()
     return cls
+
+
+class _FunctionExperiment(Experiment):
+    """An experiment registered the old way: one function that measures, judges and writes."""
+
+    fn: ClassVar[Callable[..., ExperimentResult]]
+
+    def run(self, out_dir=None, *, quick=False, progress=True, params=None, seed=0):
+        if params or seed != 0:
+            raise FFNNError(f"{self.name} takes no parameters and no seed (it is one function)")
+        if out_dir is None:
+            raise FFNNError(f"{self.name} writes its files: give it an out_dir")
+        return type(self).fn(Path(out_dir), quick=quick, progress=bool(progress))
+
+
+def experiment(name: str, claim: str):
+    """Register ``fn(out_dir, *, quick=False, progress=True) -> ExperimentResult`` as name.
+
+    Kept for experiments written before the one shape; a new one subclasses :class:`Experiment`
+    (settable parameters, seeds, the shared tail).
+    """
+
+    def deco(fn):
+        attrs = {"name": name, "claim": claim, "__doc__": fn.__doc__, "fn": staticmethod(fn)}
+        register(type(f"Function_{fn.__name__}", (_FunctionExperiment,), attrs))
+        return fn
+
+    return deco
 
 
 def get_experiment(name: str) -> Experiment:
