@@ -13,8 +13,10 @@
    backend adds around each cell (submit, pickle, schedule, return, the atomic record write).
    For loky (2 workers) and Dask (a LocalCluster of 2 worker processes), when installed.
 
-The machine's core count and load average are printed: on a shared machine the speed-up
-measures what the two workers could get, not what the code allows.
+The machine's core count and load average are printed, and a control: the speed-up of fixed
+pure-Python tasks on the same number of processes, the ceiling a busy machine offers right now
+(with the kernel's autogroup scheduling, the processes of one session share one session's CPU
+share, so on a saturated machine more workers get no more CPU).
 """
 
 from __future__ import annotations
@@ -68,6 +70,32 @@ def speedup(root: Path, cells: int, jobs: int, epochs: int) -> None:
     print(f"  one after another      {serial:7.2f} s")
     print(f"  {jobs} workers, cold       {cold:7.2f} s   speed-up {serial / cold:.2f}x")
     print(f"  {jobs} workers, warm       {warm:7.2f} s   speed-up {serial / warm:.2f}x")
+    ceiling = capacity(jobs)
+    print(f"  control: {jobs} pure-Python tasks on {jobs} processes, speed-up {ceiling:.2f}x")
+
+
+def _burn(n: int) -> int:
+    """Pure-Python work of a fixed size (no BLAS, no I/O)."""
+    acc = 0
+    for i in range(n):
+        acc = (acc + i * i) % 1_000_003
+    return acc
+
+
+def capacity(jobs: int, n: int = 3_000_000) -> float:
+    """The parallel speed-up this machine offers right now: ``jobs`` fixed pure-Python tasks on
+    ``jobs`` processes against one after another here (the ceiling for the sweep's speed-up)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    ex = get_reusable_executor(max_workers=jobs)
+    list(ex.map(_burn, [1000] * jobs))  # workers started
+    t0 = time.perf_counter()
+    for _ in range(jobs):
+        _burn(n)
+    serial = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    list(ex.map(_burn, [n] * jobs))
+    return serial / (time.perf_counter() - t0)
 
 
 def overhead(root: Path, n: int, name: str, workers: int, **backend) -> None:

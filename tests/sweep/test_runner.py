@@ -118,3 +118,26 @@ def test_bad_backend_options_refused(tiny_spec, tmp_path):
         sweep(tiny_spec(), tmp_path / "o", scheduler="tcp://127.0.0.1:1", dask_local=2)
     with pytest.raises(FFNNError, match="--jobs"):
         sweep(tiny_spec(), tmp_path / "o", jobs=0)
+
+
+def test_a_cell_whose_fit_took_ctrl_c_is_not_recorded(monkeypatch, tiny_spec, tmp_path):
+    import ffnn.train
+
+    real = ffnn.train.fit
+
+    def fit(*args, **kwargs):  # fit stops on Ctrl-C and returns what it has
+        hist = real(*args, **kwargs)
+        hist.stop_reason = "interrupted"
+        return hist
+
+    monkeypatch.setattr(ffnn.train, "fit", fit)
+    res = sweep(tiny_spec(), tmp_path / "out", jobs=1, progress=False)
+    assert res.interrupted and res.rows == []
+    assert not list((res.out / "cells").glob("*.json"))
+
+
+def test_ffnn_sweep_is_callable_from_import_ffnn(tmp_path):
+    import ffnn
+
+    res = ffnn.sweep({"fixed": {"data": "iris", "epochs": 1}, "grid": {"width": [2]}}, tmp_path)
+    assert res.n_run == 1 and ffnn.sweep.report is not None

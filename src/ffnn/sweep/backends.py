@@ -7,6 +7,7 @@ cell's own error (recorded inside the record by :func:`ffnn.sweep.cells.run_cell
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import contextlib
 import logging
@@ -141,7 +142,7 @@ class Dask:
             done, rest = self._distributed.wait(
                 list(pending), timeout=0.5, return_when="FIRST_COMPLETED"
             )
-        except TimeoutError:
+        except (TimeoutError, asyncio.TimeoutError):  # two classes before Python 3.11
             return set(), pending
         return set(done), set(rest)
 

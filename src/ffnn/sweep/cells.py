@@ -9,6 +9,7 @@ The data set is loaded once per process (a cache keyed by what defines it), not 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import socket
 import tempfile
@@ -84,6 +85,8 @@ def _train_cell(cell: Cell) -> tuple[dict, dict]:
 
     ds = _dataset(cell.params, cell.seed)
     net, hist, metrics, meta = train_run(ds, cell.params, cell.seed)
+    if hist.stop_reason == "interrupted":  # fit took the Ctrl-C: the cell is not finished
+        raise KeyboardInterrupt
     files = {}
     if "history" in cell.save:
         files["history.json"] = hist.to_json().encode()
@@ -98,19 +101,16 @@ def _train_cell(cell: Cell) -> tuple[dict, dict]:
 
 
 def _lab_cell(cell: Cell) -> tuple[dict, dict]:
-    """One lab experiment with the cell's parameters and seed; its verdict and summary."""
+    """One lab experiment (``ffnn.lab.run``) with the cell's parameters and seed: its verdict,
+    summary and tolerance; its table's rows go into the cell's record."""
     import ffnn.lab as lab
 
-    if hasattr(lab, "run"):
-        result = lab.run(
-            cell.target, params=cell.params, seed=cell.seed, quick=cell.quick, progress=False
-        )
-    else:  # experiments without settable parameters: run in a scratch folder
-        if cell.params or cell.seed:
-            raise FFNNError("this version's lab experiments take no parameters and no seed")
-        with tempfile.TemporaryDirectory() as tmp:
-            result = lab.get_experiment(cell.target).run(
-                Path(tmp), quick=cell.quick, progress=False
-            )
-    metrics = {"agrees": bool(result.agrees), "summary": str(result.summary)}
-    return metrics, {}
+    result = lab.run(
+        cell.target, params=cell.params, seed=cell.seed, quick=cell.quick, progress=False
+    )
+    metrics = {
+        "agrees": bool(result.agrees),
+        "summary": str(result.summary),
+        "tolerance": str(getattr(result, "tolerance", "")),
+    }
+    return metrics, {"rows.json": json.dumps(result.rows, default=float).encode()}
