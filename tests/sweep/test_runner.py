@@ -141,3 +141,14 @@ def test_ffnn_sweep_is_callable_from_import_ffnn(tmp_path):
 
     res = ffnn.sweep({"fixed": {"data": "iris", "epochs": 1}, "grid": {"width": [2]}}, tmp_path)
     assert res.n_run == 1 and ffnn.sweep.report is not None
+
+
+def test_parquet_table_where_pyarrow_is_installed(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    spec = {"sweep": {"seeds": 2}, "fixed": {"data": "iris", "epochs": 2}}
+    spec["grid"] = {"hidden": [[2], [3, 3]]}
+    res = sweep(spec, tmp_path / "out", jobs=1, progress=False)
+    table = pq.read_table(res.out / "results.parquet")
+    assert table.num_rows == 4
+    assert table.column("hidden").to_pylist() == ["2", "2", "3,3", "3,3"]
+    assert table.column("test_accuracy").to_pylist() == [r["test_accuracy"] for r in res.rows]

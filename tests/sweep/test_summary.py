@@ -55,3 +55,16 @@ def test_plot_against_a_list_valued_parameter():
     s = summarize(rows, ["hidden"], ["m"])
     ax = plot_metric(s, "m", "hidden", ["hidden"])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["4", "8,8"]
+
+
+def test_report_of_a_seeds_only_sweep(tmp_path):
+    from ffnn.sweep import report, sweep
+
+    spec = {"sweep": {"seeds": 3}, "fixed": {"data": "iris", "epochs": 2, "hidden": [3]}}
+    res = sweep(spec, tmp_path / "out", jobs=1, progress=False)
+    text, ax = report(res)
+    lines = text.splitlines()
+    assert len(lines) == 2 and lines[1].split()[0] == "3"  # one row: the mean over 3 seeds
+    assert "±" in lines[1]
+    assert ax.get_xlabel() == "seed"
+    assert len(ax.containers[0].lines[0].get_xdata()) == 3

@@ -21,10 +21,13 @@ def report(result, metric: str | None = None, x: str | None = None, ax=None):
     x = x or spec.x or (swept[0] if swept else "seed")
     if x not in (*swept, "seed"):
         raise FFNNError(f"{x!r} is not a swept parameter; swept: {', '.join(swept) or 'none'}")
-    by = swept if x != "seed" else ["seed"]
-    summary = summarize(rows, by, metrics)
+    summary = summarize(rows, swept, metrics)
     shown = [metric] + [m for m in metrics if m != metric and m.startswith("test_")][:3]
-    text = format_summary(summary, by, shown)
-    ax = plot_metric(summary, metric, x, by, ax=ax)
+    text = format_summary(summary, swept, shown)
+    if x == "seed":  # each seed a point: one line per swept combination
+        by = [*swept, "seed"]
+        ax = plot_metric(summarize(rows, by, metrics), metric, x, by, ax=ax)
+    else:
+        ax = plot_metric(summary, metric, x, swept, ax=ax)
     ax.set_title(f"{spec.name}: {len(rows)} cells, {len(spec.seeds)} seeds each", fontsize="medium")
     return text, ax
