@@ -67,19 +67,19 @@ class Loss:
     def delta(self, z, y, output: OutputActivation) -> np.ndarray:
         return self.value_and_delta(z, y, output)[1]
 
-    def value_and_delta(self, z, y, output: OutputActivation) -> tuple[float, np.ndarray]:
+    def value_and_delta(
+        self, z, y, output: OutputActivation, out: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray]:
+        """L and δ = ∂L/∂z: (n, n_out); ``out`` an optional buffer of z's shape for the work."""
         raise NotImplementedError
 
     def value_and_delta_into(self, z, Y, output, out) -> tuple[float, np.ndarray]:
-        """``value_and_delta`` for targets checked once beforehand (Y: float, z's shape and
-        dtype), which may write δ into the buffer ``out`` (z's shape): the fit loop's hot path.
-        Only the built-in classes themselves take their in-place paths; a subclass (which may
-        redefine ``value_and_delta``, ``elementwise``, ...) has its ``value_and_delta`` called."""
-        return self.value_and_delta(z, Y, output)
+        """``value_and_delta`` with the buffer ``out`` (z's shape): the fit loop's hot path.
 
-    def _own(self, cls) -> bool:
-        """True when this loss is exactly ``cls``, not a subclass that may change its formulas."""
-        return type(self) is cls
+        A subclass that redefines ``value_and_delta`` without ``out`` is called without it."""
+        if type(self).value_and_delta in _TAKES_OUT:
+            return self.value_and_delta(z, Y, output, out)
+        return self.value_and_delta(z, Y, output)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -92,10 +92,10 @@ class _Regression(Loss):
         """ℓ and ∂ℓ/∂f element-wise as functions of the residual r = f − y."""
         raise NotImplementedError
 
-    def value_and_delta(self, z, y, output):
+    def value_and_delta(self, z, y, output, out=None):
         y = self._target(z, y)
         f = output.apply(z)
-        ell, dell = self.elementwise(f - y)
+        ell, dell = self.elementwise(np.subtract(f, y, out=out))  # r = f − y
         n = z.shape[0]
         dell /= n
         return float(ell.sum(dtype=np.float64) / n), output.vjp(z, f, dell)
@@ -114,7 +114,7 @@ class _Regression(Loss):
         r = f - y
         n = z.shape[0]
         Jv = output.jvp(z, f, v)
-        inner = output.vjp(z, f, self.d2_elementwise(r) * Jv / n)
+        inner = self.gauss_newton_z(z, y, output, v)
         if output.name == "identity":
             return inner
         _, g = self.elementwise(r)
@@ -131,6 +131,14 @@ class _Regression(Loss):
             f"activations identity, sigmoid and softmax, not '{output.name}'"
         )
 
+    def gauss_newton_z(self, z, y, output, u):
+        """J_fᵀ (∂²L/∂f²) J_f u, J_f = ∂f/∂z: the Gauss-Newton middle factor split at f = φ_out(z)
+        (equal to ``hvp_z`` for the identity output)."""
+        y = self._target(z, y)
+        f = output.apply(z)
+        Ju = output.jvp(z, f, u)
+        return output.vjp(z, f, self.d2_elementwise(f - y) * Ju / z.shape[0])
+
 
 class MSE(_Regression):
     """Mean squared error of the notes: L = 1/n Σ_i ‖y_i − f(x_i)‖²."""
@@ -139,19 +147,6 @@ class MSE(_Regression):
 
     def elementwise(self, r):
         return r * r, 2 * r
-
-    def value_and_delta_into(self, z, Y, output, out):
-        """Identity output: r = z − y, L = Σ r² / n, δ = 2 r / n, with δ in ``out``.
-
-        The same floating-point operations as ``value_and_delta``, so both give equal bits."""
-        if output.name != "identity" or not self._own(MSE):
-            return super().value_and_delta_into(z, Y, output, out)
-        r = np.subtract(z, Y, out=out)
-        n = z.shape[0]
-        value = float(np.square(r).sum(dtype=np.float64) / n)
-        r *= 2
-        r /= n
-        return value, r
 
     def d2_elementwise(self, r):
         return np.full_like(r, 2)
@@ -195,12 +190,14 @@ class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
     outputs = ("sigmoid",)
 
-    def value_and_delta(self, z, y, output):
+    def value_and_delta(self, z, y, output, out=None):
         self.check_output(output)
         y = self._target(z, y)
         n = z.shape[0]
         ell = np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))
-        return float(ell.sum(dtype=np.float64) / n), (special.expit(z) - y) / n
+        d = np.subtract(special.expit(z), y, out=out)
+        d /= n
+        return float(ell.sum(dtype=np.float64) / n), d
 
     def hvp_z(self, z, y, output, v):
         s = special.expit(z)
@@ -238,23 +235,10 @@ class CrossEntropy(Loss):
             return onehot
         return super()._target(z, y)
 
-    def value_and_delta(self, z, y, output):
+    def value_and_delta(self, z, y, output, out=None):
+        """With e = exp(z − max z) and then δ computed in ``out`` when given."""
         self.check_output(output)
-        y = self._target(z, y)
-        n = z.shape[0]
-        m = z.max(axis=1, keepdims=True)
-        e = np.exp(z - m)
-        se = e.sum(axis=1, keepdims=True)
-        lse = m + np.log(se)
-        ysum = y.sum(axis=1, keepdims=True)
-        value = float((ysum * lse - np.sum(y * z, axis=1, keepdims=True)).sum(dtype=np.float64))
-        return value / n, (ysum * (e / se) - y) / n
-
-    def value_and_delta_into(self, z, Y, output, out):
-        """The operations of ``value_and_delta`` (equal bits), with e = exp(z − max z) and then
-        δ computed in ``out``."""
-        if not self._own(CrossEntropy):
-            return super().value_and_delta_into(z, Y, output, out)
+        Y = self._target(z, y)
         n = z.shape[0]
         m = z.max(axis=1, keepdims=True)
         e = np.subtract(z, m, out=out)
@@ -287,6 +271,13 @@ LOSSES = {
     "bce": BinaryCrossEntropy,
     "cross_entropy": CrossEntropy,
     "ce": CrossEntropy,
+}
+
+
+_TAKES_OUT = {
+    _Regression.value_and_delta,
+    BinaryCrossEntropy.value_and_delta,
+    CrossEntropy.value_and_delta,
 }
 
 
