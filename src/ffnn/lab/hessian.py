@@ -53,52 +53,18 @@ __all__ = [
 ]
 
 
-class _Buffers:
-    """Arrays reused across one-off products: a Workspace per chunk (forward values and
-    backward messages) and the R-forward values, by (chunk, batch).
-
-    Fresh large arrays cost page faults (the allocator hands big blocks back to the system on
-    free), which for a one-off product at batch 1,000 was a third of its time; the one-off
-    :func:`hvp` keeps them per thread, since its Curvature dies with the call. (A kept
-    Curvature allocates as usual: per-instance buffers would hold more memory live.)
-    """
-
-    def __init__(self):
-        self.workspaces: dict = {}
-        self.r_values: dict = {}
-
-    def workspace(self, key, net: Network, batch: int) -> Workspace:
-        ws = self.workspaces.get(key)
-        if ws is None or ws.batch != batch:
-            ws = self.workspaces[key] = Workspace(net, batch)
-        return ws
-
-    def r_outs(self, net: Network, batch: int) -> list:
-        if batch not in self.r_values:
-            self.r_values[batch] = Workspace(net, batch).values
-        return self.r_values[batch]
-
-
-class _Fresh:
-    """The allocator of a Curvature that keeps its trace: every stored array is its own."""
-
-    @staticmethod
-    def workspace(key, net: Network, batch: int) -> None:
-        return None
-
-    @staticmethod
-    def r_outs(net: Network, batch: int) -> None:
-        return None
-
-
 _one_off = threading.local()
 
 
-def _one_off_buffers(net: Network, batch: int) -> _Buffers:
-    """The calling thread's buffers for one-off products on networks of this graph and dtype."""
+def _reused(net: Network, batch: int) -> tuple[Workspace, list]:
+    """The calling thread's buffers for one-off products (:func:`hvp`) on networks of this graph,
+    dtype and batch: a Workspace for the forward values and backward messages, and the arrays
+    of the R-forward values. Fresh large arrays cost page faults (the allocator hands big blocks
+    back to the system on free): a third of a one-off product's time at batch 1,000. A kept
+    Curvature allocates as usual (buffers of its own would hold more memory live)."""
     sig = (tuple(n.dim for n in net.nodes), tuple(net._parents), net.dtype, batch)
     if getattr(_one_off, "sig", None) != sig:  # keep one size only: bounded memory
-        _one_off.sig, _one_off.buffers = sig, _Buffers()
+        _one_off.sig, _one_off.buffers = sig, (Workspace(net, batch), Workspace(net, batch).values)
     return _one_off.buffers
 
 
@@ -150,7 +116,7 @@ class Curvature:
         *,
         batch_size: int | None = None,
         gn_at: str = "z",
-        _buffers: _Buffers | None = None,
+        _reuse: bool = False,
     ):
         if not isinstance(net, Network):
             raise FFNNError(f"Curvature needs an ffnn Network, got {type(net).__name__}")
@@ -159,7 +125,7 @@ class Curvature:
         self.loss = get_loss(loss)
         self.loss.check_output(net.output)
         # a kept Curvature copies θ; the one-off hvp's Curvature dies before net can change
-        self.net = net.copy() if _buffers is None else net
+        self.net = net if _reuse else net.copy()
         self.dtype, self.p, self.gn_at = self.net.dtype, self.net.n_params, gn_at
         X, y = self.net._check_input(X), np.asarray(y)
         n = X.shape[0]
@@ -170,8 +136,7 @@ class Curvature:
         bs = n if batch_size is None else int(batch_size)
         if bs < 1:
             raise FFNNError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-        self.n = n
-        self._store = _Fresh() if _buffers is None else _buffers
+        self.n, self._reuse = n, _reuse and bs >= n
         self._chunks = [
             self._prepare(ci, X[s : s + bs], y[s : s + bs]) for ci, s in enumerate(range(0, n, bs))
         ]
@@ -182,12 +147,12 @@ class Curvature:
     def _prepare(self, ci: int, X, y) -> dict:
         """Forward pass, δ^(L+1), and every backward message (no parameter gradient yet)."""
         net = self.net
-        ws = self._store.workspace(ci, net, X.shape[0])
+        ws, r_outs = _reused(net, X.shape[0]) if self._reuse else (None, None)
         z, trace = net.forward(X, workspace=ws)
         value, delta = self.loss.value_and_delta(z, y, net.output)
         msgs = message_sweep(net, trace, delta, outs=None if ws is None else ws.sends)
         return {"y": y, "z": z, "delta": delta, "trace": trace, "G": msgs, "value": value,
-                "w": X.shape[0] / self.n}  # fmt: skip
+                "w": X.shape[0] / self.n, "r_outs": r_outs}  # fmt: skip
 
     @property
     def gradient(self) -> np.ndarray:
@@ -202,8 +167,7 @@ class Curvature:
     def _r_forward(self, c: dict, V: list) -> list:
         """R{value_i} for every node (None where it does not depend on θ); scratch arrays,
         overwritten by the next R-pass of the one-off path."""
-        outs = self._store.r_outs(self.net, c["z"].shape[0])
-        return jvp_sweep(self.net, c["trace"], V, outs)
+        return jvp_sweep(self.net, c["trace"], V, c["r_outs"])
 
     def _hvp_chunk(self, c: dict, v: np.ndarray, out: np.ndarray) -> None:
         """Add w_c · H_c v into out: (p,), H_c the Hessian of the loss on chunk c."""
@@ -291,9 +255,7 @@ def hvp(net: Network, X, y, loss: str | Loss, v: np.ndarray) -> np.ndarray:
     The forward trace, messages and R-forward values live in per-thread buffers reused by the
     next one-off product of the same network shape and batch size (the result is always fresh).
     """
-    n = np.shape(X)[0] if np.ndim(X) else 0
-    bufs = _one_off_buffers(net, n) if isinstance(net, Network) else None
-    return Curvature(net, X, y, loss, _buffers=bufs).hvp(v)
+    return Curvature(net, X, y, loss, _reuse=True).hvp(v)
 
 
 def gnvp(net: Network, X, y, loss: str | Loss, v: np.ndarray, *, at: str = "z") -> np.ndarray:
