@@ -80,10 +80,11 @@ class Activation:
 
     def backward(self, z: Array, x: Array, g: Array, out: Array | None = None) -> Array:
         """σ'(z) ⊙ g, with x = σ(z) already computed; shapes (batch, n); into ``out`` if given."""
-        if not self.fused and out is None:  # a user's σ' may hand out an array it keeps
-            return np.multiply(self.dsigma(z), g)
-        d = self.derivative(z, x, out)
-        return np.multiply(d, g, out=d if isinstance(d, np.ndarray) and d.ndim else None)
+        if not self.fused:  # a user's σ' may hand out an array it keeps: never write into it
+            return np.multiply(self.dsigma(z), g, out=out)
+        d = self.dsigma(z, x, out)
+        d *= g
+        return d
 
 
 def _cast(value: float, z: Array):
@@ -127,7 +128,7 @@ def _relu(z, x=None, out=None):
 
 
 def _drelu(z, x=None, out=None):  # σ' = [z > 0]
-    return np.greater(z, 0, out=_into(z, out))
+    return np.greater(z, 0, out=np.empty_like(z) if out is None else out)
 
 
 def _leaky_relu(alpha: float) -> Activation:

@@ -70,15 +70,20 @@ class Loss:
     def value_and_delta(
         self, z, y, output: OutputActivation, out: np.ndarray | None = None
     ) -> tuple[float, np.ndarray]:
-        """L and δ = ∂L/∂z: (n, n_out); ``out`` an optional buffer of z's shape for the work."""
+        """L and δ = ∂L/∂z: (n, n_out), with the targets and the output activation checked;
+        ``out`` an optional buffer of z's shape that the work may be done in."""
+        self.check_output(output)
+        return self._value_and_delta(z, self._target(z, y), output, out)
+
+    def _value_and_delta(self, z, Y, output, out) -> tuple[float, np.ndarray]:
+        """The formula, for targets Y already checked (z's shape and dtype)."""
         raise NotImplementedError
 
     def value_and_delta_into(self, z, Y, output, out) -> tuple[float, np.ndarray]:
-        """``value_and_delta`` with the buffer ``out`` (z's shape): the fit loop's hot path.
-
-        A subclass that redefines ``value_and_delta`` without ``out`` is called without it."""
-        if type(self).value_and_delta in _TAKES_OUT:
-            return self.value_and_delta(z, Y, output, out)
+        """``value_and_delta`` for targets checked once beforehand, with the buffer ``out``:
+        the fit loop's hot path. A subclass that redefines ``value_and_delta`` is called."""
+        if type(self).value_and_delta is Loss.value_and_delta:
+            return self._value_and_delta(z, Y, output, out)
         return self.value_and_delta(z, Y, output)
 
     def __repr__(self) -> str:
@@ -92,10 +97,9 @@ class _Regression(Loss):
         """ℓ and ∂ℓ/∂f element-wise as functions of the residual r = f − y."""
         raise NotImplementedError
 
-    def value_and_delta(self, z, y, output, out=None):
-        y = self._target(z, y)
+    def _value_and_delta(self, z, Y, output, out):
         f = output.apply(z)
-        ell, dell = self.elementwise(np.subtract(f, y, out=out))  # r = f − y
+        ell, dell = self.elementwise(np.subtract(f, Y, out=out))  # r = f − y
         n = z.shape[0]
         dell /= n
         return float(ell.sum(dtype=np.float64) / n), output.vjp(z, f, dell)
@@ -190,12 +194,10 @@ class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
     outputs = ("sigmoid",)
 
-    def value_and_delta(self, z, y, output, out=None):
-        self.check_output(output)
-        y = self._target(z, y)
+    def _value_and_delta(self, z, Y, output, out):
         n = z.shape[0]
-        ell = np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))
-        d = np.subtract(special.expit(z), y, out=out)
+        ell = np.maximum(z, 0) - Y * z + np.log1p(np.exp(-np.abs(z)))
+        d = np.subtract(special.expit(z), Y, out=out)
         d /= n
         return float(ell.sum(dtype=np.float64) / n), d
 
@@ -235,10 +237,8 @@ class CrossEntropy(Loss):
             return onehot
         return super()._target(z, y)
 
-    def value_and_delta(self, z, y, output, out=None):
+    def _value_and_delta(self, z, Y, output, out):
         """With e = exp(z − max z) and then δ computed in ``out`` when given."""
-        self.check_output(output)
-        Y = self._target(z, y)
         n = z.shape[0]
         m = z.max(axis=1, keepdims=True)
         e = np.subtract(z, m, out=out)
@@ -271,13 +271,6 @@ LOSSES = {
     "bce": BinaryCrossEntropy,
     "cross_entropy": CrossEntropy,
     "ce": CrossEntropy,
-}
-
-
-_TAKES_OUT = {
-    _Regression.value_and_delta,
-    BinaryCrossEntropy.value_and_delta,
-    CrossEntropy.value_and_delta,
 }
 
 
