@@ -86,8 +86,23 @@ class Loss:
             return self._value_and_delta(z, Y, output, out)
         return self.value_and_delta(z, Y, output)
 
+    def gauss_newton_z(self, z, y, output, u) -> np.ndarray:
+        """The Gauss-Newton middle factor split at f = φ_out(z); for a loss computed from the
+        logits (and for every loss with the identity output) it is (∂²L/∂z²) u."""
+        return loss_hvp_z(self, z, y, output, u)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def loss_hvp_z(loss: Loss, z: np.ndarray, y, output, u: np.ndarray) -> np.ndarray:
+    """(∂²L/∂z∂z) u at z = z^(L+1): (n, n_out), u of the same shape (``loss.hvp_z``)."""
+    if not hasattr(loss, "hvp_z"):
+        raise FFNNError(
+            f"loss '{loss.name}' has no hvp_z (its Hessian in z); implement "
+            "hvp_z(z, y, output, v) -> (∂²L/∂z²) v on the loss to use the Hessian tools"
+        )
+    return loss.hvp_z(z, y, output, u)
 
 
 class _Regression(Loss):

@@ -37,7 +37,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from ffnn.core.graph import Network, Workspace
-from ffnn.core.losses import Loss, get_loss
+from ffnn.core.losses import Loss, get_loss, loss_hvp_z
 from ffnn.core.sweeps import jvp_sweep, message_sweep, r_backward_sweep
 from ffnn.errors import FFNNError
 
@@ -68,27 +68,9 @@ def _reused(net: Network, batch: int) -> tuple[Workspace, list]:
     return _one_off.buffers
 
 
-def loss_hvp_z(loss: Loss, z: np.ndarray, y, output, u: np.ndarray) -> np.ndarray:
-    """(∂²L/∂z∂z) u at z = z^(L+1): (n, n_out), u of the same shape (``loss.hvp_z``)."""
-    if not hasattr(loss, "hvp_z"):
-        raise FFNNError(
-            f"loss '{loss.name}' has no hvp_z (its Hessian in z); implement "
-            "hvp_z(z, y, output, v) -> (∂²L/∂z²) v on the loss to use the Hessian tools"
-        )
-    return loss.hvp_z(z, y, output, u)
-
-
 def _regression_softmax_hvp_z(loss, z, y, output, u) -> np.ndarray:
-    """A regression loss's Hessian in z through a softmax output: J_fᵀ H_f J_f u + R{J_fᵀ} g
-    (the formula lives in the loss's ``hvp_z``)."""
+    """A regression loss's Hessian in z through a softmax output (the formula is the loss's)."""
     return loss.hvp_z(z, y, output, u)
-
-
-def _loss_gn_z(loss: Loss, z, y, output, u, at: str) -> np.ndarray:
-    """The middle factor of the Gauss-Newton product: H_z u (at="z") or J_fᵀ H_f J_f u (at="f")."""
-    if at == "f" and hasattr(loss, "gauss_newton_z"):
-        return loss.gauss_newton_z(z, y, output, u)
-    return loss_hvp_z(loss, z, y, output, u)
 
 
 class Curvature:
@@ -164,6 +146,9 @@ class Curvature:
             self._gradient = g
         return self._gradient
 
+    def _hvp_z(self, z, y, output, u) -> np.ndarray:
+        return loss_hvp_z(self.loss, z, y, output, u)
+
     def _r_forward(self, c: dict, V: list) -> list:
         """R{value_i} for every node (None where it does not depend on θ); scratch arrays,
         overwritten by the next R-pass of the one-off path."""
@@ -174,7 +159,7 @@ class Curvature:
         net = self.net
         V = net.param_views(v)
         R = self._r_forward(c, V)
-        seed = loss_hvp_z(self.loss, c["z"], c["y"], net.output, R[-1])  # R{δ^(L+1)}
+        seed = self._hvp_z(c["z"], c["y"], net.output, R[-1])  # R{δ^(L+1)}
         res = out if c["w"] == 1.0 else np.zeros_like(out)
         r_backward_sweep(net, c["trace"], c["G"], R, V, seed, net.param_views(res))
         if res is not out:
@@ -205,7 +190,8 @@ class Curvature:
     def _gnvp_chunk(self, c: dict, v: np.ndarray, out: np.ndarray) -> None:
         net = self.net
         Jv = self._r_forward(c, net.param_views(v))[-1]
-        u = _loss_gn_z(self.loss, c["z"], c["y"], net.output, Jv, self.gn_at)
+        middle = self.loss.gauss_newton_z if self.gn_at == "f" else self._hvp_z
+        u = middle(c["z"], c["y"], net.output, Jv)
         out += c["w"] * net.backward(c["trace"], u).theta  # Jᵀ u
 
     def gnvp(self, v: np.ndarray) -> np.ndarray:
