@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import special
 
+from ffnn.core import gauss as _gauss
 from ffnn.errors import FFNNError
 
 Array = np.ndarray
@@ -56,6 +57,9 @@ class Activation:
     params: tuple = ()
     fused: bool = field(default=False, repr=False)
     piecewise_linear: bool = field(default=False, repr=False)
+    #: Gaussian expectation rule (k11, k22, k12) -> (E[σ(u)σ(v)], E[σ'(u)σ'(v)]) for the
+    #: infinite-width kernels (ffnn.core.gauss); None: quadrature on sigma and dsigma
+    gauss: Callable[..., tuple[Array, Array]] | None = field(default=None, repr=False)
 
     def __call__(self, z: Array) -> Array:
         return self.sigma(z)
@@ -250,21 +254,23 @@ def _neg_sin(z, x=None, out=None):
     return np.negative(np.sin(z), out=out)
 
 
-def _builtin(name, sigma, dsigma, d2sigma, piecewise_linear=False):
-    return lambda: Activation(name, sigma, dsigma, d2sigma, (), True, piecewise_linear)
+def _builtin(name, sigma, dsigma, d2sigma, piecewise_linear=False, gauss=None):
+    return lambda: Activation(name, sigma, dsigma, d2sigma, (), True, piecewise_linear, gauss)
 
 
 ACTIVATIONS: dict[str, Callable[..., Activation]] = {
-    "identity": _builtin("identity", _identity, _ones, _zeros, True),
-    "relu": _builtin("relu", _relu, _drelu, _zeros, True),
-    "leaky_relu": lambda alpha=0.01: _leaky_relu(alpha),
+    "identity": _builtin("identity", _identity, _ones, _zeros, True, _gauss.identity_gauss),
+    "relu": _builtin("relu", _relu, _drelu, _zeros, True, _gauss.relu_gauss),
+    "leaky_relu": lambda alpha=0.01: replace(
+        _leaky_relu(alpha), gauss=_gauss.leaky_relu_gauss(alpha)
+    ),
     "tanh": _builtin("tanh", _tanh, _dtanh, _d2tanh),
     "sigmoid": _builtin("sigmoid", _sigmoid, _dsigmoid, _d2sigmoid),
     "softplus": _builtin("softplus", _softplus, _dsoftplus, _d2softplus),
     "elu": lambda alpha=1.0: _elu(alpha),
     "gelu": _builtin("gelu", _gelu, _dgelu, _d2gelu),
-    "erf": _builtin("erf", _erf, _derf, _d2erf),
-    "sin": _builtin("sin", _sin, _cos, _neg_sin),
+    "erf": _builtin("erf", _erf, _derf, _d2erf, gauss=_gauss.erf_gauss),
+    "sin": _builtin("sin", _sin, _cos, _neg_sin, gauss=_gauss.sin_gauss),
 }
 
 

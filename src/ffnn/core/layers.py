@@ -299,6 +299,14 @@ class Dense(Layer):
             out[q] *= Gx
         return out
 
+    def kernel(self, ks, ctx):
+        """Infinite-width rule: K ↦ C_W K + C_b, Θ ↦ C_W Θ + s_W² n_in K + s_b² (core.kernels)."""
+        (k,) = ks
+        init = self.init or ctx.init
+        C_W, C_b = init.C_W(self.n_in, self.n_out), init.bias_variance()
+        s_W, s_b = init.scales(self.n_in, self.n_out)
+        return k.dense(C_W, C_b, s_W * s_W * self.n_in, s_b * s_b, self.n_out, self)
+
 
 class Act(Layer):
     """Element-wise activation x = σ(z), backward δ = σ'(z) ⊙ g; the cache is (z, x)."""
@@ -352,6 +360,11 @@ class Act(Layer):
         m *= g
         return [m]
 
+    def kernel(self, ks, ctx):
+        """Infinite-width rule: K ↦ E[σ(u)σ(v)], Θ ↦ E[σ'(u)σ'(v)] ⊙ Θ, (u, v) ~ N(0, K)."""
+        (k,) = ks
+        return k.through(ctx.gauss(self.activation))
+
 
 class Add(Layer):
     """Sum of inputs of equal width (skip connections); backward sends g to every input."""
@@ -391,6 +404,12 @@ class Add(Layer):
     def r_term(self, params, cache, g, rx, V, rgrads, need):
         return [None] * len(need)  # linear, no parameters
 
+    def kernel(self, ks, ctx):
+        """Infinite-width rule: the sum of the inputs' kernels, if they are uncorrelated."""
+        from ffnn.core.kernels import kernel_add
+
+        return kernel_add(ks)
+
 
 class Concat(Layer):
     """Concatenation of inputs along the feature axis; backward splits g."""
@@ -425,6 +444,12 @@ class Concat(Layer):
 
     def r_term(self, params, cache, g, rx, V, rgrads, need):
         return [None] * len(need)
+
+    def kernel(self, ks, ctx):
+        """Infinite-width rule: the width-weighted average of the inputs' kernels."""
+        from ffnn.core.kernels import kernel_concat
+
+        return kernel_concat(ks)
 
 
 def _put(value: np.ndarray, out: np.ndarray | None) -> np.ndarray:
