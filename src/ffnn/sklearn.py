@@ -559,7 +559,7 @@ class _BaseFFNN(BaseEstimator):
         dtype = self.network_.dtype
         if X.dtype != dtype and X.size:
             top = float(np.abs(X).max())
-            if top > np.finfo(dtype).max:
+            if top > float(np.finfo(dtype).max):
                 raise FFNNError(
                     f"X holds values up to {top:.3g}, beyond the range of {dtype} "
                     f"({np.finfo(dtype).max:.3g}): use dtype='float64' (or None, to follow X) "
@@ -865,11 +865,16 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
         F = self._probabilities(self._output(Xv))
         return float(accuracy_score(yv, self._decode(F), sample_weight=wv))
 
-    def _probabilities(self, z: np.ndarray) -> np.ndarray:
-        """φ_out(z) in float64 from the logits z: (n, n_out) (softmax rows or sigmoids)."""
+    def _log_f(self, z: np.ndarray) -> np.ndarray:
+        """log φ_out(z) from the float64 logits z: (n, n_out), stably: log softmax(z) =
+        z − logsumexp(z), log σ(z) = −softplus(−z) (finite where φ_out rounds to 0 or 1)."""
         if self.network_.output.name == "softmax":
-            return special.softmax(z, axis=1)
-        return special.expit(z)
+            return z - special.logsumexp(z, axis=1, keepdims=True)
+        return -np.logaddexp(0.0, -z)
+
+    def _probabilities(self, z: np.ndarray) -> np.ndarray:
+        """φ_out(z) = exp(log φ_out(z)): (n, n_out) in float64 (softmax rows or sigmoids)."""
+        return np.exp(self._log_f(z))
 
     # --- API --------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
@@ -918,22 +923,17 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (n, n_classes) in float64, in the order of ``classes_`` (for
         multi-label targets: each label's probability, (n, n_labels)), from the logits in
-        float64 (so ``log`` of them equals :meth:`predict_log_proba` wherever finite)."""
-        f = self._probabilities(self._output(self._check_X(X)))
-        if f.shape[1] == 1:
-            return np.hstack([1.0 - f, f])
-        return f
+        float64: exp of :meth:`predict_log_proba` (so log of them equals it wherever finite)."""
+        return np.exp(self.predict_log_proba(X))
 
     def predict_log_proba(self, X) -> np.ndarray:
         """log of :meth:`predict_proba`, computed from the float64 logits (finite where the
         probability rounds to 0 or 1): log softmax(z) = z − logsumexp(z), log σ(z) = −softplus(−z).
         """
         z = self._output(self._check_X(X))
-        if self.network_.output.name == "softmax":
-            return z - special.logsumexp(z, axis=1, keepdims=True)
         if z.shape[1] == 1:
             z = np.hstack([-z, z])  # log(1 − σ(z)) = log σ(−z)
-        return -np.logaddexp(0.0, -z)
+        return self._log_f(z)
 
     def predict(self, X):
         """The most probable class of each row (labels of ``classes_``; ties go to the first

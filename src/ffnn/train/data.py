@@ -25,7 +25,9 @@ def _inputs(net: Network, X, what: str) -> np.ndarray:
         )
     if not np.issubdtype(X.dtype, np.number):
         raise FFNNError(f"{what} must be numeric, got dtype {X.dtype}")
-    X0, X = X, np.ascontiguousarray(X, dtype=net.dtype)  # no copy when it already is
+    X0 = X
+    with np.errstate(over="ignore"):  # an overflow is reported below
+        X = np.ascontiguousarray(X, dtype=net.dtype)  # no copy when it already is
     if not _all_finite(X):
         if X0.dtype != X.dtype and _all_finite(X0):
             top = float(np.abs(X0).max())
