@@ -18,7 +18,8 @@ alpha
     minimizes the minibatch objective 1/B Σ_{i∈B} ℓ_i + α/(2B) Σ_l ‖W^(l)‖²_F, i.e. the step
     adds α W / B to ∂L/∂W. B is the nominal batch size min(batch_size, n_train) (scikit-learn
     uses each batch's own size, which differs only for the last, shorter batch of an epoch).
-    L-BFGS minimizes 1/n Σ_i ℓ_i + α/(2n) Σ_l ‖W^(l)‖²_F over the whole training set.
+    L-BFGS minimizes 1/n Σ_i ℓ_i + α/(2n) Σ_l ‖W^(l)‖²_F over the whole training set. With
+    sample weights, n (and B) become Σ_i w_i (B·w̄ per step, w̄ the mean training weight).
 batch_size
     "auto" is min(200, n_train); an int is clipped to [1, n_train] (with a warning); ``None``
     (an ffnn extension) is full-batch gradient descent.
@@ -46,7 +47,36 @@ loss
     cross-entropy with one sigmoid output for binary and multi-label targets, as in
     scikit-learn) or "mse" (the notes' 1/n Σ‖y − f‖² on the one-hot targets, same outputs).
     Regressor: "squared_error" (scikit-learn's half squared error 1/(2n) Σ‖y − f‖²), "mse" (the
-    notes' 1/n Σ‖y − f‖², twice that), "mae", "huber". "poisson" is refused.
+    notes' 1/n Σ‖y − f‖², twice that), "mae", "huber", and "poisson": scikit-learn's half
+    Poisson deviance Σ_k y log(y/μ) − y + μ with the log link μ = exp(z) (``out_activation_`` is
+    "exp"; ``network_`` computes z = log μ with an identity output; ``predict`` returns μ).
+sample_weight (fit, partial_fit)
+    As in scikit-learn: every batch's loss is the weighted mean Σ_{i∈B} w_i ℓ_i / Σ_{i∈B} w_i
+    (so its δ^(L+1) is w_i ∂ℓ_i/∂z_i / Σ_B w), the penalty is divided by Σ w instead of n, the
+    early-stopping split keeps each example's weight and the validation score is the weighted
+    accuracy / R². An integer weight k is k copies of the example (exactly, for full-batch
+    training and L-BFGS); weight 0 removes it. Weights must be finite, >= 0, not all 0.
+dtype
+    ``None`` (default): as scikit-learn, compute in float32 when X is float32, else in float64;
+    "float32" (the speed choice: about twice as fast) or "float64" whatever X is. ``coefs_``,
+    ``intercepts_`` and θ are in that dtype. Predictions (``predict`` of the regressor,
+    ``predict_proba``, ``predict_log_proba``, ``decision_function``) are float64 in every mode,
+    computed in float64 from θ (so they do not depend on how X is split into rows). In float32
+    mode a finite X beyond float32's range (|x| > 3.4e38) is refused with an FFNNError.
+Warnings and divergence
+    ConvergenceWarning when max_iter ends the run before the tol rule, and when training
+    diverges (a non-finite loss, gradient or θ): the run stops there and keeps the last finite
+    weights (θ before the diverging step; with early stopping, the best validation epoch's).
+    scikit-learn instead raises ValueError("Solver produced non-finite parameter weights").
+predict, predict_proba, predict_log_proba
+    ``predict_proba`` is exp(``predict_log_proba``), both from the float64 logits, so
+    log(predict_proba) equals predict_log_proba wherever it is finite; ties in ``predict`` go
+    to the first class of ``classes_`` (argmax), a binary p = 1/2 to ``classes_[0]``, as in
+    scikit-learn.
+coefs_, intercepts_
+    Views into θ; ``est.coefs_[l] = W`` and ``est.coefs_ = [...]`` write into θ (shapes
+    checked). Assigned before the first fit, they are kept and become the starting θ of the next
+    fit or partial_fit that builds the network.
 random_state
     An int seeds a ``numpy.random.Generator`` (``np.random.default_rng(random_state)``) that draws
     the initial θ, the validation split and the shuffling, in that order; a ``RandomState``
@@ -60,7 +90,7 @@ Beyond MLPClassifier
 or "auto", MLPClassifier's weight initialization: Glorot uniform, W ~ U(±√(6 / (n_in + n_out))),
 with zero biases (scikit-learn draws them from the same uniform) and this variance for
 "logistic" too (scikit-learn uses a third of it); ``parameterization`` ("standard" or "ntk");
-``dtype`` (float32 by default); ``schedule``; ``optimizer_params`` (extra hyperparameters of the
+``schedule``; ``optimizer_params`` (extra hyperparameters of the
 ffnn optimizer: rho, weight_decay, clip_norm, ...); multi-output regression; ``network_`` and
 ``history_`` (the :class:`ffnn.train.History` of the last call).
 

@@ -4,6 +4,7 @@ validation split, and the loss (and outputs) on a whole data set in chunks of ro
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from ffnn.core.graph import Network
 from ffnn.core.losses import CrossEntropy, Loss
@@ -16,6 +17,8 @@ EVAL_CHUNK = 8192  # rows per forward pass when evaluating a whole data set
 
 
 def _inputs(net: Network, X, what: str) -> np.ndarray:
+    if sparse.issparse(X):
+        return _sparse_inputs(net, X, what)
     X = np.asarray(X)
     if X.ndim == 1 and net.input_node.dim == 1:
         X = X[:, None]
@@ -34,6 +37,28 @@ def _inputs(net: Network, X, what: str) -> np.ndarray:
             raise FFNNError(
                 f"{what} holds values up to {top:.3g}, beyond the range of the network's dtype "
                 f"{net.dtype} (max {np.finfo(net.dtype).max:.3g}); scale X or use float64"
+            )
+        raise FFNNError(f"{what} contains NaN or infinite values; clean or impute them first")
+    return X
+
+
+def _sparse_inputs(net: Network, X, what: str):
+    """A SciPy sparse X (matrix or array) as CSR rows in the network's dtype (batches are row
+    slices; the first layer computes X Wᵀ and δᵀX without densifying X)."""
+    if X.ndim != 2 or X.shape[1] != net.input_node.dim:
+        raise FFNNError(
+            f"{what} must have shape (n, {net.input_node.dim}) for this network, got {X.shape}"
+        )
+    if not np.issubdtype(X.dtype, np.number) and X.dtype != np.bool_:
+        raise FFNNError(f"{what} must be numeric, got dtype {X.dtype}")
+    X0 = X.tocsr()
+    with np.errstate(over="ignore"):  # an overflow is reported below
+        X = X0 if X0.dtype == net.dtype else X0.astype(net.dtype)
+    if not np.isfinite(X.data).all():
+        if np.isfinite(X0.data).all():
+            raise FFNNError(
+                f"{what} holds values beyond the range of the network's dtype {net.dtype}; "
+                "scale X or use float64"
             )
         raise FFNNError(f"{what} contains NaN or infinite values; clean or impute them first")
     return X

@@ -92,10 +92,11 @@ class Batches:
         last_bs = n - (self.steps - 1) * bs
         self.workspace = net.workspace(bs)  # the values and messages of forward and backward
         self.workspace_last = self.workspace if last_bs == bs else net.workspace(last_bs)
-        if self.gather:
-            self._Xb = np.empty((bs, X.shape[1]), dtype=X.dtype)
+        if self.gather:  # a sparse X is gathered by row indexing (no dense buffer)
+            sparse_X = not isinstance(X, np.ndarray)
+            self._Xb = None if sparse_X else np.empty((bs, X.shape[1]), dtype=X.dtype)
             self._Yb = np.empty((bs, Y.shape[1]), dtype=Y.dtype)
-            self._last = (self._Xb[:last_bs], self._Yb[:last_bs])
+            self._last = (None if sparse_X else self._Xb[:last_bs], self._Yb[:last_bs])
             self._idx = np.empty(bs, dtype=np.intp)
             self._wb = np.empty(bs) if weights is not None else None
 
@@ -122,7 +123,10 @@ class Batches:
             if self.rows is not None:  # positions in the training rows -> rows of X
                 idx = self.rows.take(idx, out=self._idx[: idx.shape[0]])
             xb, yb = self._last if last else (self._Xb, self._Yb)
-            self.X.take(idx, axis=0, out=xb, mode="clip")  # indices are valid; "clip"
+            if xb is None:  # sparse X: the batch's CSR rows
+                xb = self.X[idx]
+            else:
+                self.X.take(idx, axis=0, out=xb, mode="clip")  # indices are valid; "clip"
             self.Y.take(idx, axis=0, out=yb, mode="clip")  # avoids a buffered copy
             return xb, yb, w
         if bs == self.n:
