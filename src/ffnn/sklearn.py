@@ -94,9 +94,11 @@ with zero biases (scikit-learn draws them from the same uniform) and this varian
 ffnn optimizer: rho, weight_decay, clip_norm, ...); multi-output regression; ``network_`` and
 ``history_`` (the :class:`ffnn.train.History` of the last call).
 
-Not supported: sparse input (refused with a TypeError that says to call ``.toarray()``) and
-sample weights (``fit`` has no ``sample_weight`` parameter, so scikit-learn's meta-estimators
-refuse to pass weights; the training loop has no per-example weights yet).
+Sparse X
+    SciPy CSR/CSC matrices and arrays (e.g. a TfidfVectorizer's output) are accepted by fit,
+    partial_fit and the predictions: X is kept sparse (CSR rows, batches are row slices), the
+    first layer computes z^(1) = X Wᵀ + b and ∂L/∂W^(1) = δ^(1)ᵀ X by sparse products; results
+    equal those of X.toarray() to float rounding.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import sklearn
-from scipy import special
+from scipy import sparse, special
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -153,6 +155,7 @@ _sklearn_floor(sklearn.__version__, found_api=validate_data is not None)
 __all__ = ["FFNNClassifier", "FFNNRegressor", "HalfSquaredError"]
 
 _SKLEARN_SOLVERS = ("adam", "sgd", "lbfgs")
+_SPARSE = ("csr", "csc")  # SciPy sparse X (matrices and arrays): the first layer keeps it sparse
 _FFNN_SOLVERS = ("gd", "momentum", "nesterov", "rmsprop", "adamw")
 
 
@@ -250,6 +253,11 @@ def _l2_block(penalty: L2OnWeights, strength: list[float]) -> Block:
         return penalty.add_gradient(u, theta, strength[0], tmp)
 
     return Block("l2_W", init, apply, {"alpha_over_batch": strength[0]})
+
+
+def _predict_input(est, X):
+    """X checked against the fitted estimator (features, names), float32/64, dense or sparse."""
+    return validate_data(est, X, dtype=(np.float64, np.float32), accept_sparse=_SPARSE, reset=False)
 
 
 def _generator(random_state) -> np.random.Generator:
@@ -588,14 +596,14 @@ class _BaseFFNN(BaseEstimator):
         """X in the network's dtype; FFNNError when a finite X overflows it (float32 mode)."""
         dtype = self.network_.dtype
         if X.dtype != dtype and X.size:
-            top = float(np.abs(X).max())
+            top = float(abs(X).max())  # (a sparse X too)
             if top > float(np.finfo(dtype).max):
                 raise FFNNError(
                     f"X holds values up to {top:.3g}, beyond the range of {dtype} "
                     f"({np.finfo(dtype).max:.3g}): use dtype='float64' (or None, to follow X) "
                     "or scale X, e.g. with a StandardScaler"
                 )
-        return X.astype(dtype, copy=False)
+        return X if X.dtype == dtype else X.astype(dtype)
 
     def _split(self, X, Y, w):
         """(X, Y, w, Xv, yv, wv): scikit-learn's stratified validation split (sample weights
@@ -695,7 +703,7 @@ class _BaseFFNN(BaseEstimator):
 
     def _fit_lbfgs(self, X, Y, w, loss: Loss) -> None:
         net = self.network_
-        X = np.ascontiguousarray(X, dtype=net.dtype)
+        X = X if sparse.issparse(X) else np.ascontiguousarray(X, dtype=net.dtype)
         Y = np.ascontiguousarray(Y, dtype=net.dtype)
         curve: list[float] = []
         last_finite = net.theta.copy()
@@ -737,6 +745,7 @@ class _BaseFFNN(BaseEstimator):
         in chunks of rows: predictions do not depend on how X is split into batches."""
         net = self.network_
         net = net if net.dtype == np.float64 else net.astype(np.float64)
+        X = X.tocsr() if sparse.issparse(X) else X  # row chunks of a sparse X
         out = np.empty((X.shape[0], net.output_node.dim), dtype=np.float64)
         for a in range(0, X.shape[0], 8192):
             out[a : a + 8192] = net.forward(X[a : a + 8192])[0]
@@ -762,7 +771,7 @@ class _BaseFFNN(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
     def _partial_fit_available(self) -> bool:
@@ -849,8 +858,9 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
     # --- targets ----------------------------------------------------------------------------
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
-            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset
-        )
+            self, X, y, multi_output=True, dtype=(np.float64, np.float32),
+            accept_sparse=_SPARSE, reset=reset,
+        )  # fmt: skip
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
@@ -943,7 +953,7 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
 
     def _check_X(self, X):
         check_is_fitted(self, "network_")
-        return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        return _predict_input(self, X)
 
     def decision_function(self, X) -> np.ndarray:
         """The logits z^(L+1): (n,) for a binary problem, else (n, n_classes)."""
@@ -1059,6 +1069,7 @@ class FFNNRegressor(RegressorMixin, _BaseFFNN):
             multi_output=True,
             y_numeric=True,
             dtype=(np.float64, np.float32),
+            accept_sparse=_SPARSE,
             reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
@@ -1111,7 +1122,7 @@ class FFNNRegressor(RegressorMixin, _BaseFFNN):
     def predict(self, X) -> np.ndarray:
         """f(X) in float64: (n,) for one output, else (n, n_outputs); exp(z) for 'poisson'."""
         check_is_fitted(self, "network_")
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        X = _predict_input(self, X)
         return self._decode(self._mean(self._output(X)))
 
     def __sklearn_tags__(self):

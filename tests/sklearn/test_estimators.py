@@ -213,15 +213,6 @@ def test_pickle_and_deepcopy_round_trip(make, iris):
     assert again.t_ > est.t_
 
 
-def test_sparse_input_is_refused(iris):
-    X, y = iris
-    with pytest.raises(TypeError, match="toarray"):
-        FFNNClassifier(max_iter=2).fit(sp.csr_matrix(X), y)
-    clf = FFNNClassifier(max_iter=2).fit(X, y)
-    with pytest.raises(TypeError, match="toarray"):
-        clf.predict(sp.csr_matrix(X))
-
-
 def test_feature_names_in():
     pd = pytest.importorskip("pandas")
     X, y = _blobs()
