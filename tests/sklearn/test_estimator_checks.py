@@ -16,7 +16,10 @@ FLOAT32_EQUIVALENCE = (
 
 def _expected_failed(estimator) -> dict[str, str]:
     if estimator.dtype == "float32":
-        return {"check_sample_weight_equivalence_on_dense_data": FLOAT32_EQUIVALENCE}
+        return {
+            f"check_sample_weight_equivalence_on_{kind}_data": FLOAT32_EQUIVALENCE
+            for kind in ("dense", "sparse")
+        }
     return {}
 
 
