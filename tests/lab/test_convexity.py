@@ -44,9 +44,14 @@ def test_gd_from_any_start_reaches_the_least_squares_optimum():
     A = np.c_[X, np.ones(len(X))]
     L_star = float(np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2))
     rows = gd_from_starts(
-        lambda s: ffnn.mlp([3, 1], rng=s, dtype=np.float64), X, y, "mse", [0, 1, 2], lr=0.1,
+        lambda s: ffnn.mlp([3, 1], rng=s, dtype=np.float64),
+        X,
+        y,
+        "mse",
+        [0, 1, 2],
+        lr=0.1,
         steps=400,
-    )  # fmt: skip
+    )
     for r in rows:
         assert abs(r["loss"] - L_star) <= r["bound"] + 1e-12 and r["lambda_min"] > 0
         assert r["path"][0] > r["path"][-1] and len(r["path"]) == 401

@@ -59,9 +59,19 @@ def test_patience_rule_matches_fit_early_stopping():
     stop, best = patience_stop(curves["val"], 20)
     net = ffnn.mlp([1, 64, 1], "relu", rng=2, dtype=np.float64)
     h = ffnn.fit(
-        net, X, y, "mse", optimizer="adam", lr=0.01, batch_size=None, epochs=300,
-        validation=(Xv, yv), early_stopping=20, progress=False, shuffle=False,
-    )  # fmt: skip
+        net,
+        X,
+        y,
+        "mse",
+        optimizer="adam",
+        lr=0.01,
+        batch_size=None,
+        epochs=300,
+        validation=(Xv, yv),
+        early_stopping=20,
+        progress=False,
+        shuffle=False,
+    )
     assert len(h["val_loss"]) == stop + 1 and h.best_epoch == best + 1
     np.testing.assert_allclose(h["val_loss"], curves["val"][: stop + 1])
 

@@ -25,6 +25,7 @@ import numpy as np
 import ffnn
 from ffnn.core.graph import Network
 from ffnn.errors import FFNNError
+from ffnn.lab._stats import mean_se  # noqa: F401  (part of this module's API)
 
 __all__ = [
     "teacher_data",
@@ -45,15 +46,6 @@ def teacher_data(n: int, d: int, rng: np.random.Generator, *, noise: float = 0.5
     X = rng.standard_normal((n, d))
     f = np.tanh(X.sum(1) / np.sqrt(d)) + 0.5 * np.sin(2 * X[:, 0])
     return X, f + noise * rng.standard_normal(n), f
-
-
-def mean_se(a, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard error (std with ddof=1 over √count) along ``axis``."""
-    a = np.asarray(a, dtype=np.float64)
-    k = a.shape[axis]
-    if k < 2:
-        raise FFNNError(f"a standard error needs at least two samples (seeds), got {k}")
-    return a.mean(axis), a.std(axis, ddof=1) / np.sqrt(k)
 
 
 def fit_readout_min_norm(net: Network, X, y) -> Network:
@@ -92,7 +84,7 @@ def random_features_curve(X, y, X_test, f_test, widths: Sequence[int], seed: int
 def trained_width_curve(
     X, y, X_test, f_test, widths: Sequence[int], seed: int, *, epochs: int, lr: float = 0.01
 ) -> np.ndarray:
-    """Train and test MSE of one-hidden-layer ReLU networks trained fully (Adam, full batch).
+    """Train and test MSE of one-hidden-layer ReLU networks, every weight trained (Adam, cosine).
 
     Returns (len(widths), 2): train MSE (on y) and test MSE (against f_test) per width.
     """
@@ -100,9 +92,17 @@ def trained_width_curve(
     for j, N in enumerate(widths):
         net = ffnn.mlp([X.shape[1], N, 1], "relu", rng=seed + 7919 * j, dtype=np.float64)
         ffnn.fit(
-            net, X, y, "mse", optimizer="adam", lr=lr, batch_size=None, epochs=epochs,
+            net,
+            X,
+            y,
+            "mse",
+            optimizer="adam",
+            lr=lr,
+            schedule="cosine",
+            batch_size=None,
+            epochs=epochs,
             progress=False,
-        )  # fmt: skip
+        )
         out[j] = _mse(net, X, y), _mse(net, X_test, f_test)
     return out
 
@@ -119,11 +119,23 @@ def training_curves(
         logs["test_loss"] = _mse(net, X_test, f_test)
 
     h = ffnn.fit(
-        net, X, y, "mse", optimizer="adam", lr=lr, batch_size=None, epochs=epochs,
-        validation=(X_val, y_val), callbacks=[record_test], progress=False, shuffle=False,
-    )  # fmt: skip
-    return {k: np.asarray(h[c], float) for k, c in
-            (("train", "train_loss"), ("val", "val_loss"), ("test", "test_loss"))}  # fmt: skip
+        net,
+        X,
+        y,
+        "mse",
+        optimizer="adam",
+        lr=lr,
+        batch_size=None,
+        epochs=epochs,
+        validation=(X_val, y_val),
+        callbacks=[record_test],
+        progress=False,
+        shuffle=False,
+    )
+    return {
+        k: np.asarray(h[c], float)
+        for k, c in (("train", "train_loss"), ("val", "val_loss"), ("test", "test_loss"))
+    }
 
 
 def patience_stop(val_loss, patience: int) -> tuple[int, int]:

@@ -33,9 +33,16 @@ def disc_data(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]
 def _fit_classifier(widths, X, y, seed: int, epochs: int):
     net = ffnn.mlp(widths, "relu", output="sigmoid", rng=seed, dtype=np.float64)
     ffnn.fit(
-        net, X, y[:, None], "binary_cross_entropy", optimizer="adam", lr=0.02, batch_size=None,
-        epochs=epochs, progress=False,
-    )  # fmt: skip
+        net,
+        X,
+        y[:, None],
+        "binary_cross_entropy",
+        optimizer="adam",
+        lr=0.02,
+        batch_size=None,
+        epochs=epochs,
+        progress=False,
+    )
     return lambda Z: net(Z)[:, 0] > 0.5
 
 
@@ -82,8 +89,16 @@ def width_error(
     for j, N in enumerate(widths):
         net = ffnn.mlp([1, N, 1], "tanh", rng=seed + 7919 * j, dtype=np.float64)
         ffnn.fit(
-            net, X, smooth_target(X[:, 0]), "mse", optimizer="adam", lr=lr, batch_size=None,
-            epochs=epochs, progress=False, schedule="cosine",
-        )  # fmt: skip
+            net,
+            X,
+            smooth_target(X[:, 0]),
+            "mse",
+            optimizer="adam",
+            lr=lr,
+            batch_size=None,
+            epochs=epochs,
+            progress=False,
+            schedule="cosine",
+        )
         out[j] = np.sqrt(np.mean((net(grid)[:, 0] - smooth_target(grid[:, 0])) ** 2))
     return out
