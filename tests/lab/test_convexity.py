@@ -5,8 +5,8 @@ import numpy as np
 import ffnn
 from ffnn.lab.convexity import (
     curvature_at_points,
-    gd,
     gd_from_starts,
+    gd_losses,
     output_block,
     roundoff_floor,
     suboptimality_bound,
@@ -61,6 +61,6 @@ def test_bound_and_floor():
     X, y, _ = _data()
     net = ffnn.mlp([3, 1], rng=0, dtype=np.float64)
     L0, g0, b0, mu = suboptimality_bound(net, X, y, "mse")
-    losses = gd(net, X, y, "mse", lr=0.1, steps=2000)
+    losses = gd_losses(net, X, y, "mse", lr=0.1, steps=2000)
     assert losses[0] == L0 and 0 <= L0 - losses[-1] <= b0 and mu > 0 and g0 > 0
     assert roundoff_floor(np.eye(4)) == 4 * np.finfo(float).eps

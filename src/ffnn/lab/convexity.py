@@ -25,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ffnn.core.graph import Network
+from ffnn.lab.gd import gd
 from ffnn.lab.hessian import full_hessian
 
 __all__ = [
@@ -32,7 +33,7 @@ __all__ = [
     "hessian_eigs",
     "output_block",
     "curvature_at_points",
-    "gd",
+    "gd_losses",
     "gd_from_starts",
     "suboptimality_bound",
 ]
@@ -83,15 +84,10 @@ def curvature_at_points(
     return rows
 
 
-def gd(net: Network, X, y, loss, *, lr: float, steps: int) -> list[float]:
-    """Full-batch gradient descent θ ← θ − η ∇L(θ) in place; the losses L(θ_t), t = 0..steps."""
-    buf = net.gradient_buffer()
-    losses = []
-    for t in range(steps + 1):
-        L, g = net.loss_and_grad(X, y, loss, out=buf)
-        losses.append(float(L))
-        if t < steps:
-            net.theta -= lr * g
+def gd_losses(net: Network, X, y, loss, *, lr: float, steps: int) -> list[float]:
+    """The lab's full-batch GD (:func:`ffnn.lab.gd.gd`) in place; L(θ_t) for t = 0..steps."""
+    losses: list[float] = []
+    gd(net, X, y, loss, lr=lr, steps=steps, callback=lambda t, L, g: losses.append(float(L)))
     return losses
 
 
@@ -117,7 +113,7 @@ def gd_from_starts(
     rows = []
     for s in seeds:
         net = make_net(s)
-        path = gd(net, X, y, loss, lr=lr, steps=steps)
+        path = gd_losses(net, X, y, loss, lr=lr, steps=steps)
         L, gn, bound, mu = suboptimality_bound(net, X, y, loss)
         rows.append(
             {

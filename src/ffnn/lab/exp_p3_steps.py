@@ -6,7 +6,7 @@ import numpy as np
 
 import ffnn
 from ffnn.lab._registry import Experiment, Param, register
-from ffnn.lab.convexity import gd
+from ffnn.lab.gd import gd
 from ffnn.lab.steps import (
     contraction,
     gd_errors,

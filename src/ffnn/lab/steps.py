@@ -18,6 +18,7 @@ import numpy as np
 
 from ffnn.core.graph import Network
 from ffnn.errors import FFNNError
+from ffnn.lab.gd import gd
 from ffnn.lab.hessian import hessian_operator
 from ffnn.lab.spectrum import extreme_eigenvalues
 
@@ -42,14 +43,14 @@ def hessian_extremes(net: Network, X, y, loss) -> tuple[float, float]:
 
 
 def gd_errors(net: Network, X, y, loss, theta_star, *, lr: float, steps: int) -> np.ndarray:
-    """err^t = ‖θ_t − θ*‖ along full-batch GD from net's θ (in place), t = 0..steps: (steps+1,)."""
+    """err^t = ‖θ_t − θ*‖ along the lab's GD from net's θ (in place), t = 0..steps: (steps+1,)."""
     theta_star = np.asarray(theta_star, dtype=np.float64)
-    buf = net.gradient_buffer()
     err = np.empty(steps + 1)
-    for t in range(steps + 1):
+
+    def record(t, L, g):
         err[t] = np.linalg.norm(net.theta - theta_star)
-        if t < steps:
-            net.theta -= lr * net.loss_and_grad(X, y, loss, out=buf)[1]
+
+    gd(net, X, y, loss, lr=lr, steps=steps, callback=record)
     return err
 
 
