@@ -1,0 +1,78 @@
+"""The ``ffnn`` command line: parse, call the library, print.
+
+    ffnn train [DATA] [options]     train a network (default: digits, 64-256-10 ReLU, Adam)
+    ffnn predict MODEL DATA [-o F]  predictions of a saved model on a data file or data set
+    ffnn evaluate MODEL DATA        loss and accuracy / R² of a saved model
+    ffnn info MODEL [--n N]         layers, widths, parameter count p, cost of one iteration
+    ffnn datasets                   the built-in data sets
+    ffnn lab NAME [-o DIR] [--quick] | ffnn lab --list     the lab's experiments
+    ffnn demo                       one forward and backward pass, with a gradient check
+
+One module per sub-command (its ``add_parser`` and its ``run``); a training run itself is
+:mod:`ffnn.runs`. A user's mistake ends with one line ``ffnn: error: ...`` on stderr and exit
+status 2 (no traceback); Ctrl-C during training saves the model trained so far and exits with
+130. Every file is written atomically (a temporary file, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+from ffnn.cli import datasets, demo, evaluate, info, lab, predict, train
+from ffnn.cli._args import EXIT_ERROR, EXIT_INTERRUPTED, _Parser
+from ffnn.cli._print import one_line
+from ffnn.errors import FFNNError
+from ffnn.runs import MODEL_FILE, cost
+
+__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "MODEL_FILE", "build_parser", "cost", "main"]
+
+SUBCOMMANDS = (train, predict, evaluate, info, datasets, lab, demo)
+
+
+def build_parser() -> _Parser:
+    """The ``ffnn`` parser: each sub-command's module adds its own."""
+    p = _Parser(
+        prog="ffnn",
+        description="Feed-forward neural networks with explicit backpropagation.",
+        epilog="Start with: ffnn train   (digits, ≥ 97% test accuracy in seconds)",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in SUBCOMMANDS:
+        module.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (never raises for a user's mistake)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help, or a usage error already printed on one line
+        return int(e.code or 0) if not isinstance(e.code, str) else EXIT_ERROR
+    debug = bool(os.environ.get("FFNN_DEBUG"))
+    try:
+        return args.func(args)
+    except FFNNError as e:
+        if debug:
+            raise
+        print(f"ffnn: error: {one_line(e)}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:  # e.g. `ffnn predict ... | head`: the reader left, nothing to say
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except OSError as e:  # a file we could not read or write
+        if debug:
+            raise
+        where = f": {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"ffnn: error: {e.strerror or e}{where}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("ffnn: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
