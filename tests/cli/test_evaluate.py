@@ -30,3 +30,13 @@ def test_model_errors_in_process(digits_run, csv_files, run, user_error, tmp_pat
     for argv, pattern in cases:
         rc, _, err = run(*argv)
         user_error(rc, err, pattern)
+
+
+def test_nan_targets_are_refused_as_train_refuses_them(run, user_error, tmp_path):
+    rows = "".join(f"{i / 10},{(i / 10) ** 2}\n" for i in range(30))
+    (tmp_path / "r.csv").write_text("x,y\n" + rows)
+    (tmp_path / "nan.csv").write_text("x,y\n0.1,0.01\n0.2,nan\n0.3,\n")
+    assert run("train", tmp_path / "r.csv", "--target", "y", "-o", tmp_path / "m", *FAST)[0] == 0
+    rc, out, err = run("evaluate", tmp_path / "m", tmp_path / "nan.csv")
+    user_error(rc, err, "NaN/inf/missing values in 2 rows")
+    assert "nan" not in out

@@ -44,3 +44,57 @@ def test_user_errors_as_a_process_have_no_traceback(
     r = _ffnn(process_env, *argv, "-o", tmp_path / "x", cwd=tmp_path)
     user_error(r.returncode, r.stderr, pattern)
     assert not (tmp_path / "x").exists()
+
+
+def test_an_internal_error_asks_for_a_report(run, monkeypatch):
+    from ffnn.cli import datasets
+
+    def bug(args):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(datasets, "run", bug)
+    monkeypatch.delenv("FFNN_DEBUG", raising=False)
+    rc, _, err = run("datasets")
+    assert rc == cli.EXIT_INTERNAL == 70
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ffnn: internal error: ZeroDivisionError")
+    assert "please report" in lines[0] and "FFNN_DEBUG=1" in lines[0]
+    monkeypatch.setenv("FFNN_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["datasets"])
+
+
+def test_memory_the_machine_cannot_give_is_a_user_error(run, user_error, monkeypatch):
+    from ffnn.cli import datasets
+
+    def greedy(args):
+        raise MemoryError("Unable to allocate 728. TiB for an array with shape (10, 10)")
+
+    monkeypatch.setattr(datasets, "run", greedy)
+    rc, _, err = run("datasets")
+    user_error(rc, err, "not enough memory: Unable to allocate 728. TiB")
+
+
+@pytest.mark.parametrize(
+    "argv,pattern",
+    [
+        (["demo", "--seed", "-1"], "--seed: must be a whole number >= 0"),
+        (["train", "iris", "--hidden", "0"], "for a linear model give --hidden none"),
+        (["train", "iris", "--hidden", "8,0"], "--hidden"),
+        (["train", "iris", "--epochs", "1.5"], "must be a whole number"),
+        (["train", "iris", "--max-memory", "lots"], "not a size"),
+        (["train", "iris", "--sep", ";;"], "one character"),
+        (["info", "x", "--n", "0"], "must be a whole number >= 1"),
+    ],
+)
+def test_bad_arguments_are_refused(argv, pattern, run, user_error):
+    rc, _, err = run(*argv)
+    user_error(rc, err, pattern)
+
+
+def test_whole_numbers_may_be_written_2e9_or_10_to_the_8():
+    from ffnn.cli._args import positive_int, widths
+
+    assert positive_int("2e9") == 2_000_000_000 and positive_int("10^8") == 10**8
+    assert widths("1e4,10^2") == [10_000, 100] and widths("128x64") == [128, 64]
+    assert widths("none") == [] == widths("-")

@@ -139,3 +139,58 @@ def test_ctrl_c_as_a_process_saves_the_model(tmp_path, process_env):
     assert p.returncode == 130, err
     assert "Traceback" not in err and "saved the model trained so far" in err
     assert (tmp_path / "r" / "model.safetensors").is_file()
+
+
+SIZE_ERRORS = [
+    (["--hidden", "10^8"], "p = 7,500,000,010 parameters) needs about 1.58 TiB"),
+    (["--hidden", "1e8"], "choose smaller --hidden widths"),
+    (["--max-memory", "1K"], "but 1 KiB is available"),
+]
+
+
+@pytest.mark.parametrize("extra,pattern", SIZE_ERRORS, ids=[" ".join(a) for a, _ in SIZE_ERRORS])
+def test_sizes_refused_before_allocating(extra, pattern, run, user_error, tmp_path):
+    # --max-memory 2G: the same answer on any machine (a 10^8-wide layer needs far more)
+    limit = [] if "--max-memory" in extra else ["--max-memory", "2G"]
+    rc, _, err = run("train", "digits", *extra, *limit, "-o", tmp_path / "r", "--no-progress")
+    user_error(rc, err, pattern)
+    assert not (tmp_path / "r").exists()
+
+
+def test_synthetic_rows_sized_before_generating(run, user_error, tmp_path):
+    rc, _, err = run("train", "spirals", "--n", "2e9", "--max-memory", "8G", "-o", tmp_path / "r")
+    user_error(rc, err, "spirals with --n 2,000,000,000 examples needs about")
+
+
+def test_a_second_train_into_a_locked_folder_is_refused(run, user_error, tmp_path):
+    from ffnn.runs import locked_folder
+
+    out = tmp_path / "r"
+    with locked_folder(out):  # another ffnn train is writing there
+        rc, _, err = run("train", "iris", "-o", out, *FAST)
+    user_error(rc, err, "in use by another ffnn train")
+    assert not (out / "model.safetensors").exists()
+
+
+def test_an_error_during_training_leaves_no_folder(run, user_error, tmp_path, monkeypatch):
+    import ffnn.train
+    from ffnn.errors import FFNNError
+
+    def failing_fit(*a, **k):
+        raise FFNNError("the training set holds NaN after standardization")
+
+    monkeypatch.setattr(ffnn.train, "fit", failing_fit)
+    rc, _, err = run("train", "iris", "-o", tmp_path / "new" / "r", *FAST)
+    user_error(rc, err, "holds NaN")
+    assert not (tmp_path / "new").exists()
+
+
+def test_hostile_files_end_in_one_line(run, user_error, tmp_path):
+    import numpy as np
+
+    (tmp_path / "bin.csv").write_bytes(bytes(range(256)) * 8)
+    np.save(tmp_path / "c.npy", np.ones((5, 3), dtype=complex))
+    for name in ("bin.csv", "c.npy"):
+        rc, _, err = run("train", tmp_path / name, "-o", tmp_path / "r", *FAST)
+        user_error(rc, err, f"{name}: cannot be read")
+    assert not (tmp_path / "r").exists()

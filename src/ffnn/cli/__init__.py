@@ -21,12 +21,20 @@ import os
 import sys
 
 from ffnn.cli import datasets, demo, evaluate, info, lab, predict, train
-from ffnn.cli._args import EXIT_ERROR, EXIT_INTERRUPTED, _Parser
+from ffnn.cli._args import EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, _Parser
 from ffnn.cli._print import one_line
 from ffnn.errors import FFNNError
 from ffnn.runs import MODEL_FILE, cost
 
-__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "MODEL_FILE", "build_parser", "cost", "main"]
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "MODEL_FILE",
+    "build_parser",
+    "cost",
+    "main",
+]
 
 SUBCOMMANDS = (train, predict, evaluate, info, datasets, lab, demo)
 
@@ -45,33 +53,50 @@ def build_parser() -> _Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (never raises for a user's mistake)."""
+    """Run the command line; returns the exit status (never raises, never a traceback).
+
+    0: done; 2: a user's mistake, a file that cannot be read, or a resource the machine cannot
+    give (one line ``ffnn: error: ...``); 70: a bug in ffnn (one line asking for a report;
+    ``FFNN_DEBUG=1`` shows the traceback); 130: interrupted by Ctrl-C."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as e:  # --help, or a usage error already printed on one line
         return int(e.code or 0) if not isinstance(e.code, str) else EXIT_ERROR
-    debug = bool(os.environ.get("FFNN_DEBUG"))
     try:
         return args.func(args)
-    except FFNNError as e:
-        if debug:
-            raise
-        print(f"ffnn: error: {one_line(e)}", file=sys.stderr)
-        return EXIT_ERROR
     except BrokenPipeError:  # e.g. `ffnn predict ... | head`: the reader left, nothing to say
         with contextlib.suppress(OSError):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except OSError as e:  # a file we could not read or write
-        if debug:
-            raise
-        where = f": {e.filename}" if getattr(e, "filename", None) else ""
-        print(f"ffnn: error: {e.strerror or e}{where}", file=sys.stderr)
-        return EXIT_ERROR
     except KeyboardInterrupt:
         print("ffnn: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as e:
+        if os.environ.get("FFNN_DEBUG"):
+            raise
+        status, line = _error_line(e)
+        print(line, file=sys.stderr)
+        return status
+
+
+def _error_line(e: Exception) -> tuple[int, str]:
+    """(exit status, the one line to print) for an exception that ended a command."""
+    if isinstance(e, FFNNError):
+        return EXIT_ERROR, f"ffnn: error: {one_line(e)}"
+    if isinstance(e, MemoryError):
+        what = one_line(e) or "an allocation failed"
+        return EXIT_ERROR, (
+            f"ffnn: error: not enough memory: {what}; use a smaller network (--hidden), fewer "
+            "examples (--n) or smaller batches (--batch-size), or a machine with more memory"
+        )
+    if isinstance(e, OSError):  # a file we could not read or write
+        where = f": {e.filename}" if getattr(e, "filename", None) else ""
+        return EXIT_ERROR, f"ffnn: error: {e.strerror or one_line(e)}{where}"
+    return EXIT_INTERNAL, (
+        f"ffnn: internal error: {type(e).__name__}: {one_line(e)} -- this is a bug in ffnn; "
+        "please report it with the command you ran (FFNN_DEBUG=1 for the traceback)"
+    )
 
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@ import argparse
 
 import numpy as np
 
+from ffnn.cli._args import nonneg_int
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     """The ``demo`` sub-command's parser."""
     d = sub.add_parser("demo", help="one forward and backward pass, with a gradient check")
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--seed", type=nonneg_int, default=0, help="seeds the data and the weights")
     d.set_defaults(func=run)
     return d
 

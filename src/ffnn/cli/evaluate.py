@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ffnn.cli._args import separator
 from ffnn.cli._print import table
 from ffnn.errors import FFNNError
 
@@ -22,6 +23,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     ev.add_argument("data", help="data file or built-in data set name")
     ev.add_argument("--target", help="target column / key (default: as in training)")
     ev.add_argument("--all", action="store_true", help="use all examples of a built-in set")
+    ev.add_argument("--sep", type=separator, help="CSV delimiter (default: as in training)")
     ev.set_defaults(func=run)
     return ev
 
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
             "evaluate it in Python with ffnn.io.load_model"
         )
     X, y, what = run_data(
-        args.data, pre, meta, need_target=True, target=args.target, whole=args.all
+        args.data, pre, meta, need_target=True, target=args.target, whole=args.all, sep=args.sep
     )
     loss_name = meta.get("training", {}).get("loss") or (
         "cross_entropy" if pre.task == "classification" else "mse"

@@ -9,12 +9,15 @@ import time
 from ffnn.cli._args import (
     EXIT_INTERRUPTED,
     batch_size,
+    columns,
     fraction,
     fraction_or_zero,
     nonneg_float,
     nonneg_int,
     positive_float,
     positive_int,
+    separator,
+    size,
     threads,
     widths,
 )
@@ -49,6 +52,11 @@ def _data_options(t: argparse.ArgumentParser) -> None:
     g.add_argument("--n", type=positive_int, help="number of examples (synthetic sets)")
     g.add_argument("--noise", type=nonneg_float, help="noise level (synthetic sets)")
     g.add_argument("--no-standardize", action="store_true", help="feed the raw inputs")
+    g.add_argument("--sep", type=separator, help="CSV delimiter, e.g. ';' or tab (default: found)")
+    g.add_argument(
+        "--drop", type=columns, default=(), metavar="COLS",
+        help="columns of the file to leave out, comma-separated (e.g. id,date)",
+    )  # fmt: skip
 
 
 def _network_options(t: argparse.ArgumentParser) -> None:
@@ -120,6 +128,11 @@ def _run_options(t: argparse.ArgumentParser) -> None:
         "--threads", type=threads, default="auto",
         help="BLAS threads while training; auto: 1 for networks under 10^6 "
         "parameters (small products run faster on one thread)",
+    )  # fmt: skip
+    g.add_argument(
+        "--max-memory", type=size, metavar="SIZE",
+        help="refuse a network or data set that would need more memory than this, e.g. 16G; "
+        "off: no check (default: what the machine has available)",
     )  # fmt: skip
     g.add_argument("-q", "--quiet", action="store_true", help="print only the final table")
 
