@@ -11,7 +11,17 @@ from ffnn import cli
 
 def test_every_subcommand_has_its_parser():
     sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
-    assert set(sub.choices) == {"train", "predict", "evaluate", "info", "datasets", "lab", "demo"}
+    assert set(sub.choices) == {
+        "train",
+        "predict",
+        "evaluate",
+        "info",
+        "datasets",
+        "diagnose",
+        "lab",
+        "demo",
+        "playground",
+    }
 
 
 def test_help_exits_0(run):

@@ -5,8 +5,10 @@
     ffnn evaluate MODEL DATA        loss and accuracy / R² of a saved model
     ffnn info MODEL [--n N]         layers, widths, parameter count p, cost of one iteration
     ffnn datasets                   the built-in data sets
+    ffnn diagnose ...               diagnose a run (see ffnn diagnose --help)
     ffnn lab NAME [-o DIR] [--quick] | ffnn lab --list     the lab's experiments
     ffnn demo                       one forward and backward pass, with a gradient check
+    ffnn playground                 the browser playground (see ffnn playground --help)
 
 One module per sub-command (its ``add_parser`` and its ``run``); a training run itself is
 :mod:`ffnn.runs`. A user's mistake ends with one line ``ffnn: error: ...`` on stderr and exit
@@ -25,6 +27,9 @@ from ffnn.cli._args import EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, _Parser
 from ffnn.cli._print import one_line
 from ffnn.errors import FFNNError
 from ffnn.runs import MODEL_FILE, cost
+from ffnn.runs import load_run as _load  # noqa: F401  (the old names: ffnn.diagnosis.command
+from ffnn.runs import run_data as _model_data  # noqa: F401  imports them; new code: ffnn.runs)
+from ffnn.runs import targets_for as _targets_for  # noqa: F401
 
 __all__ = [
     "EXIT_ERROR",
@@ -36,7 +41,24 @@ __all__ = [
     "main",
 ]
 
-SUBCOMMANDS = (train, predict, evaluate, info, datasets, lab, demo)
+
+def _diagnose(sub) -> None:
+    from ffnn.diagnosis.command import add_parser
+
+    add_parser(sub)
+
+
+def _playground(sub) -> None:
+    from ffnn.playground.cli import add_parser
+
+    add_parser(sub)
+
+
+# each adds its sub-command's parser, in the order of ffnn --help
+SUBCOMMANDS = (
+    train.add_parser, predict.add_parser, evaluate.add_parser, info.add_parser,
+    datasets.add_parser, _diagnose, lab.add_parser, demo.add_parser, _playground,
+)  # fmt: skip
 
 
 def build_parser() -> _Parser:
@@ -47,8 +69,8 @@ def build_parser() -> _Parser:
         epilog="Start with: ffnn train   (digits, ≥ 97% test accuracy in seconds)",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in SUBCOMMANDS:
-        module.add_parser(sub)
+    for add_parser in SUBCOMMANDS:
+        add_parser(sub)
     return p
 
 
