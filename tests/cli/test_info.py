@@ -7,9 +7,9 @@ from ffnn import cli
 def test_info_counts_parameters_and_multiply_adds(digits_run, run):
     rc, out, _ = run("info", digits_run)
     assert rc == 0
-    assert "p = 19210" in out  # 64·256 + 256 + 256·10 + 10
-    assert "18944" in out  # forward: 64·256 + 256·10
-    assert "21504" in out  # backward: 2·18944 − 64·256 (no message to the input)
+    assert "p = 85002" in out  # 64·256 + 256 + 256·256 + 256 + 256·10 + 10
+    assert "84480" in out  # forward: 64·256 + 256·256 + 256·10
+    assert "152576" in out  # backward: 2·84480 − 64·256 (no message to the input)
     assert "O(p·n)" in out
 
 

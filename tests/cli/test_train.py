@@ -21,9 +21,10 @@ def test_default_train_reaches_97_percent_on_digits(digits_run):
         assert (digits_run / name).stat().st_size > 0
     assert not [p for p in digits_run.iterdir() if p.name.endswith(".tmp")]
     net, meta = load_model(digits_run / "model.safetensors")
-    assert net.widths == [64, 256, 10]
+    assert net.widths == [64, 256, 256, 10]
     assert meta["preprocessor"]["classes"] == list(range(10))
     assert meta["training"]["optimizer"] == "adam" and meta["data"]["source"] == "digits"
+    assert meta["training"]["monitor"] == "val_accuracy" and meta["training"]["lr"] == 3e-3
     hist = json.loads((digits_run / "history.json").read_text())
     assert len(hist["records"]) == meta["training"]["epochs_run"] > 0
 
@@ -144,7 +145,7 @@ def test_ctrl_c_as_a_process_saves_the_model(tmp_path, process_env):
 SIZE_ERRORS = [
     (["--hidden", "10^8"], "p = 7,500,000,010 parameters) needs about 1.58 TiB"),
     (["--hidden", "1e8"], "choose smaller --hidden widths"),
-    (["--max-memory", "1K"], "but 1 KiB is available"),
+    (["--max-memory", "1K"], "beyond the limit of 1 KiB"),
 ]
 
 

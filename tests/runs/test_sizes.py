@@ -54,7 +54,7 @@ def test_prepare_run_sizes_before_it_builds(tmp_path):
     with pytest.raises(FFNNError, match="needs about"):
         prepare_run(cfg)  # would ask numpy for gigabytes if it built the network first
     cfg = RunConfig("iris", hidden=[64], max_memory=1024.0, out=str(tmp_path / "r"))
-    with pytest.raises(FFNNError, match="but 1 KiB is available"):
+    with pytest.raises(FFNNError, match="beyond the limit of 1 KiB"):
         prepare_run(cfg)
     cfg = RunConfig("spirals", n=2 * 10**9, out=str(tmp_path / "r"), max_memory=2.0**30)
     with pytest.raises(FFNNError, match="choose a smaller --n"):

@@ -62,8 +62,8 @@ def _data_options(t: argparse.ArgumentParser) -> None:
 def _network_options(t: argparse.ArgumentParser) -> None:
     g = t.add_argument_group("network")
     g.add_argument(
-        "--hidden", type=widths, default=[256],
-        help="hidden widths n_1,…,n_L, e.g. 128,64; 'none' for no hidden layer (default 256)",
+        "--hidden", type=widths, default=[256, 256],
+        help="hidden widths n_1,…,n_L, e.g. 128,64; 'none' for no hidden layer (default 256,256)",
     )  # fmt: skip
     g.add_argument(
         "--activation", default="relu",
@@ -87,7 +87,7 @@ def _optimization_options(t: argparse.ArgumentParser) -> None:
         "--optimizer", default="adam",
         help="gd/sgd, momentum, nesterov, rmsprop, adam, adamw (default adam)",
     )  # fmt: skip
-    g.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate η (1e-3)")
+    g.add_argument("--lr", type=positive_float, default=3e-3, help="learning rate η (3e-3)")
     g.add_argument(
         "--schedule",
         help="learning-rate schedule: step, exponential, inverse_time, "
@@ -100,7 +100,13 @@ def _optimization_options(t: argparse.ArgumentParser) -> None:
     g.add_argument("--epochs", type=positive_int, default=300, help="most epochs (default 300)")
     g.add_argument(
         "--patience", type=nonneg_int, default=20,
-        help="early stopping: epochs without a better validation loss; 0: off (default 20)",
+        help="early stopping: epochs without a better validation score (--monitor); 0: off "
+        "(default 20)",
+    )  # fmt: skip
+    g.add_argument(
+        "--monitor", choices=("auto", "val_loss", "val_accuracy"), default="auto",
+        help="what early stopping watches; auto: the accuracy for classification, the loss "
+        "for regression (default auto)",
     )  # fmt: skip
     g.add_argument("--weight-decay", type=nonneg_float, default=0.0, help="L2 coefficient λ")
     g.add_argument("--momentum", type=fraction_or_zero, help="momentum μ (momentum/nesterov)")
@@ -132,7 +138,7 @@ def _run_options(t: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--max-memory", type=size, metavar="SIZE",
         help="refuse a network or data set that would need more memory than this, e.g. 16G; "
-        "off: no check (default: what the machine has available)",
+        "off: no check (default: $FFNN_MAX_BYTES, else half the memory available)",
     )  # fmt: skip
     g.add_argument("-q", "--quiet", action="store_true", help="print only the final table")
 

@@ -50,12 +50,13 @@ from ffnn.runs.prepare import (
     targets_for,
 )
 from ffnn.runs.saved import cost, load_run, model_path, run_data
+from ffnn.runs.stopping import AccuracyStopping, monitor
 
 __all__ = [
-    "LOCK_FILE", "MODEL_FILE", "PreparedRun", "RunConfig", "RunResult", "blas_threads",
-    "build_network", "check_no_model", "choose_loss", "cost", "fit_prepared", "forward_chunks",
-    "load_run", "load_training_data", "locked_folder", "loss_figure", "metrics", "model_path",
-    "optimizer_options", "output_folder", "plot_losses", "prepare_run", "reading", "restored",
-    "run_data", "run_metadata", "run_training", "split_and_preprocess", "split_metrics",
-    "targets_for", "train_prepared", "write_outputs",
+    "LOCK_FILE", "MODEL_FILE", "AccuracyStopping", "PreparedRun", "RunConfig", "RunResult",
+    "blas_threads", "build_network", "check_no_model", "choose_loss", "cost", "fit_prepared",
+    "forward_chunks", "load_run", "load_training_data", "locked_folder", "loss_figure", "metrics",
+    "model_path", "monitor", "optimizer_options", "output_folder", "plot_losses", "prepare_run",
+    "reading", "restored", "run_data", "run_metadata", "run_training", "split_and_preprocess",
+    "split_metrics", "targets_for", "train_prepared", "write_outputs",
 ]  # fmt: skip

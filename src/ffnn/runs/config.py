@@ -15,6 +15,8 @@ class RunConfig:
     hidden : the hidden widths n_1, …, n_L ([] for a linear model).
     activation : σ for the hidden layers: one name, or comma-separated names, one per layer.
     batch_size : None for full-batch gradient descent. patience : 0 turns early stopping off.
+    monitor : what early stopping watches: "val_loss", "val_accuracy", or "auto" (the accuracy
+    for a classifier with a softmax/sigmoid output, else the loss).
     out : the run folder (None: ``runs/<data>-<date>-<time>``, new each run); a folder holding a
     model is refused unless ``force``. threads : BLAS threads while training ("auto" or a count).
     sep, drop : a CSV file's delimiter (None: detected) and the columns to leave out.
@@ -30,13 +32,13 @@ class RunConfig:
     n: int | None = None
     noise: float | None = None
     standardize: bool = True
-    hidden: list[int] = field(default_factory=lambda: [256])
+    hidden: list[int] = field(default_factory=lambda: [256, 256])
     activation: str = "relu"
     output: str | None = None
     loss: str | None = None
     dtype: str = "float32"
     optimizer: str = "adam"
-    lr: float = 1e-3
+    lr: float = 3e-3
     schedule: str | None = None
     batch_size: int | None = 32
     epochs: int = 300
@@ -52,6 +54,7 @@ class RunConfig:
     sep: str | None = None
     drop: tuple[str, ...] = ()
     max_memory: float | None = None
+    monitor: str = "auto"
 
 
 @dataclass

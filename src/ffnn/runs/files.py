@@ -11,6 +11,7 @@ import numpy as np
 
 from ffnn.errors import FFNNError
 from ffnn.runs.config import PreparedRun, RunConfig
+from ffnn.runs.stopping import monitor
 
 MODEL_FILE = "model.safetensors"
 RUN_FILES = (MODEL_FILE, "history.json", "history.csv", "metrics.json", "loss.png")
@@ -90,6 +91,7 @@ def run_metadata(prep: PreparedRun, hist, rows: dict, interrupted: bool) -> dict
     for k in ("optimizer", "lr", "schedule", "batch_size", "epochs"):
         training[k] = getattr(cfg, k)
     training["patience"] = prep.patience
+    training["monitor"] = monitor(prep) if prep.patience else None
     for k in ("weight_decay", "momentum", "clip_norm", "dtype", "seed"):
         training[k] = getattr(cfg, k)
     training.update(

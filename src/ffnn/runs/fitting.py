@@ -13,6 +13,7 @@ from ffnn.runs.config import PreparedRun, RunConfig, RunResult
 from ffnn.runs.files import check_no_model, run_metadata, write_outputs
 from ffnn.runs.folder import locked_folder
 from ffnn.runs.prepare import prepare_run
+from ffnn.runs.stopping import AccuracyStopping, fit_metrics, monitor
 
 
 @contextlib.contextmanager
@@ -33,14 +34,6 @@ def blas_threads(spec: str, n_params: int):
         yield
 
 
-def _fit_metrics(task: str, output: str) -> list[str]:
-    # fit's accuracy reads probabilities; with an identity output the metrics still report the
-    # accuracy of argmax_k z_k
-    if task == "regression":
-        return ["r2"]
-    return ["accuracy"] if output in ("softmax", "sigmoid") else []
-
-
 def fit_prepared(prep: PreparedRun, callbacks: Sequence[Callable] = ()):
     """Train ``prep.net`` in place; (History, interrupted, warnings). A second Ctrl-C (fit stops
     at once) returns the epochs recorded so far; the numerical RuntimeWarnings raised while
@@ -51,6 +44,8 @@ def fit_prepared(prep: PreparedRun, callbacks: Sequence[Callable] = ()):
     cfg, (X, y) = prep.config, prep.arrays["train"]
     records: list[dict] = []
     interrupted = False
+    rule = accuracy_rule(prep)
+    rules = [] if rule is None else [rule]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         try:
@@ -59,9 +54,11 @@ def fit_prepared(prep: PreparedRun, callbacks: Sequence[Callable] = ()):
                     prep.net, X, y, prep.loss,
                     optimizer=cfg.optimizer, lr=cfg.lr, schedule=cfg.schedule,
                     batch_size=cfg.batch_size, epochs=cfg.epochs,
-                    validation=prep.arrays.get("val"), early_stopping=prep.patience,
-                    metrics=_fit_metrics(prep.dataset.task, prep.output),
-                    callbacks=[lambda _net, _ep, logs: records.append(dict(logs)), *callbacks],
+                    validation=prep.arrays.get("val"),
+                    early_stopping=None if rule is not None else prep.patience,
+                    metrics=fit_metrics(prep.dataset.task, prep.output),
+                    callbacks=[lambda _net, _ep, logs: records.append(dict(logs)), *rules,
+                               *callbacks],
                     rng=cfg.seed, progress=cfg.progress, **prep.optimizer_options,
                 )  # fmt: skip
         except KeyboardInterrupt:  # a second Ctrl-C: fit stopped at once
@@ -69,7 +66,29 @@ def fit_prepared(prep: PreparedRun, callbacks: Sequence[Callable] = ()):
             hist = History(records, stop_reason="interrupted", message="interrupted")
     msgs = [str(w.message) for w in caught]
     msgs = [m for m in msgs if not m.startswith("training diverged")]
-    return hist, interrupted or hist.stop_reason == "interrupted", msgs
+    interrupted = interrupted or hist.stop_reason == "interrupted"
+    if rule is not None:
+        _finish_accuracy_rule(rule, prep.net, hist, interrupted)
+    return hist, interrupted, msgs
+
+
+def accuracy_rule(prep: PreparedRun):
+    """The :class:`AccuracyStopping` rule of a run that stops on the validation accuracy."""
+    if prep.patience is None or monitor(prep) != "val_accuracy":
+        return None
+    return AccuracyStopping(prep.patience, prep.net.theta)
+
+
+def _finish_accuracy_rule(rule, net, hist, interrupted: bool) -> None:
+    """Restore θ of the best accuracy epoch, and say so in the History, as fit does for the
+    validation loss."""
+    words = rule.finish(net, "interrupted" if interrupted else hist.stop_reason)
+    if rule.fired and hist.stop_reason == "callback":
+        hist.stop_reason, hist.message = rule.reason, rule.message or ""
+    hist.message = (hist.message or hist.stop_reason) + words
+    if rule.best_epoch is not None:
+        hist.best_epoch = rule.best_epoch
+    hist.restored = bool(words)
 
 
 def restored(hist, patience: int | None) -> bool:

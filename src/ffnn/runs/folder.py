@@ -1,7 +1,7 @@
 """One writer per run folder: a lock file made with O_EXCL, stale locks found by their pid, and
 no empty folder left behind by a run that failed.
 
-The lock ``<run folder>/.ffnn-train.lock`` holds "<pid> <host>". A second run into the same
+The lock ``<run folder>/.ffnn.lock`` holds "<pid> <host>". A second run into the same
 folder is refused while that process lives; a lock whose process is gone (killed, or the machine
 restarted) is moved aside atomically and removed, so exactly one waiting run takes it over.
 """
@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ffnn.errors import FFNNError
 
-LOCK_FILE = ".ffnn-train.lock"
+# the same name and "<pid> <host>" format as ffnn.fs.run_lock (branch reliability)
+LOCK_FILE = ".ffnn.lock"
 _YOUNG_S = 10.0  # an unreadable lock younger than this is being written, not stale
 
 

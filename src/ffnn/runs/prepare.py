@@ -16,6 +16,7 @@ from ffnn.errors import FFNNError
 from ffnn.runs.config import PreparedRun, RunConfig
 from ffnn.runs.files import output_folder
 from ffnn.runs.sizes import check_network, check_rows, limit_bytes
+from ffnn.runs.stopping import monitor
 
 _COMPLEX = getattr(np, "exceptions", np).ComplexWarning  # numpy >= 1.25 / older
 _CLASSIFICATION_LOSSES = ("cross_entropy", "ce", "binary_cross_entropy", "bce")
@@ -212,7 +213,9 @@ def prepare_run(config: RunConfig) -> PreparedRun:
     loss.check_output(net.output)
     out = output_folder(config, ds.name)
     patience = config.patience if (val is not None and config.patience > 0) else None
-    return PreparedRun(
+    prep = PreparedRun(
         config, ds, data_kwargs, train, val, test, pre, arrays, loss_name, loss, output, net,
         patience, optimizer_options(config), out,
     )  # fmt: skip
+    monitor(prep)  # a --monitor that cannot apply is refused here, before any file
+    return prep

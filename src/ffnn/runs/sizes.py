@@ -63,10 +63,22 @@ def available_memory() -> int | None:
     return room
 
 
+ENV_MAX_BYTES = "FFNN_MAX_BYTES"  # the variable ffnn.limits reads (branch reliability)
+
+
 def limit_bytes(max_memory: float | None) -> float | None:
-    """The limit a run is held to: ``max_memory`` bytes if given (math.inf: no limit), else what
-    the machine can give now (None: unknown, no check)."""
-    return available_memory() if max_memory is None else max_memory
+    """The limit a run is held to: ``max_memory`` bytes if given (math.inf: no limit), else
+    $FFNN_MAX_BYTES (e.g. 8G), else half of what the machine can give now (None: unknown)."""
+    if max_memory is not None:
+        return max_memory
+    env = os.environ.get(ENV_MAX_BYTES)
+    if env:
+        try:
+            return parse_size(env)
+        except ValueError as e:
+            raise FFNNError(f"{ENV_MAX_BYTES}: {e}") from None
+    room = available_memory()
+    return None if room is None else room / 2
 
 
 def n_params(widths: list[int]) -> int:
@@ -84,8 +96,8 @@ def _check(need: int, limit: float | None, what: str, fix: str) -> None:
     if limit is None or need <= limit:
         return
     raise FFNNError(
-        f"{what} needs about {human(need)} of memory, but {human(limit)} is available; {fix} "
-        "(or --max-memory SIZE to set the limit yourself)"
+        f"{what} needs about {human(need)} of memory, beyond the limit of {human(limit)} (half "
+        f"the memory available, or --max-memory / ${ENV_MAX_BYTES}); {fix}"
     )
 
 
