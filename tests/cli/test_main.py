@@ -108,3 +108,19 @@ def test_whole_numbers_may_be_written_2e9_or_10_to_the_8():
     assert positive_int("2e9") == 2_000_000_000 and positive_int("10^8") == 10**8
     assert widths("1e4,10^2") == [10_000, 100] and widths("128x64") == [128, 64]
     assert widths("none") == [] == widths("-")
+
+
+def test_a_warning_is_one_line(run, monkeypatch):
+    import warnings
+
+    from ffnn.cli import datasets
+
+    def warns(args):
+        warnings.warn("data.csv is not UTF-8; read as Latin-1", UserWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(datasets, "run", warns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        rc, _, err = run("datasets")
+    assert rc == 0 and err == "ffnn: warning: data.csv is not UTF-8; read as Latin-1\n"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 
 from ffnn.cli import datasets, demo, evaluate, info, lab, predict, train
 from ffnn.cli._args import EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, _Parser
@@ -85,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:  # --help, or a usage error already printed on one line
         return int(e.code or 0) if not isinstance(e.code, str) else EXIT_ERROR
     try:
-        return args.func(args)
+        with warnings.catch_warnings():  # restores showwarning afterwards
+            warnings.showwarning = _show_warning
+            return args.func(args)
     except BrokenPipeError:  # e.g. `ffnn predict ... | head`: the reader left, nothing to say
         with contextlib.suppress(OSError):
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -100,6 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         status, line = _error_line(e)
         print(line, file=sys.stderr)
         return status
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning raised while a command runs: one line ``ffnn: warning: ...`` on stderr (not
+    Python's two lines with the source)."""
+    print(f"ffnn: warning: {one_line(message)}", file=sys.stderr if file is None else file)
 
 
 def _error_line(e: Exception) -> tuple[int, str]:
