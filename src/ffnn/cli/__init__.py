@@ -28,9 +28,6 @@ from ffnn.cli._args import EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, _Parser
 from ffnn.cli._print import one_line
 from ffnn.errors import FFNNError
 from ffnn.runs import MODEL_FILE, cost
-from ffnn.runs import load_run as _load  # noqa: F401  (the old names: ffnn.diagnosis.command
-from ffnn.runs import run_data as _model_data  # noqa: F401  imports them; new code: ffnn.runs)
-from ffnn.runs import targets_for as _targets_for  # noqa: F401
 
 __all__ = [
     "EXIT_ERROR",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ffnn.core.cost import cost  # noqa: F401  (a saved run's cost, as ffnn info prints it)
 from ffnn.errors import FFNNError
 from ffnn.runs.files import MODEL_FILE
 from ffnn.runs.prepare import reading
@@ -111,36 +112,3 @@ def run_data(
     if need_target and pre is not None and t.y is not None:
         validate_y(t.y, len(t.X), pre.task, what=str(spec))
     return t.X, t.y, f"{spec} ({t.X.shape[0]} examples)"
-
-
-def cost(net) -> dict:
-    """Multiply-adds per example of one forward and one backward pass, counted per Dense node.
-
-    Forward, layer l: z^(l) = W^(l) x^(l-1) + b^(l) costs n_l·n_{l-1} multiply-adds.
-    Backward, layer l: the weight gradient ∂L/∂W^(l) = δ^(l) x^(l-1)ᵀ costs n_l·n_{l-1}, and the
-    message W^(l)ᵀ δ^(l) to the layer below another n_l·n_{l-1}, except for a layer that reads the
-    input x^(0) (∂L/∂x is not needed). Not counted: the O(Σ_l n_l) element-wise work (b, σ, σ', ⊙),
-    the loss, and the optimizer's O(p) update per step.
-    """
-    from ffnn import Dense
-
-    layers, fwd, bwd = [], 0, 0
-    for i, node in enumerate(net.nodes):
-        if not isinstance(node.layer, Dense):
-            continue
-        parent = net._parents[i][0]
-        n_in, n_out = net.nodes[parent].dim, node.dim
-        f = n_in * n_out
-        b = f + (0 if parent == 0 else f)
-        layers.append(
-            {
-                "node": node.name,
-                "n_in": n_in,
-                "n_out": n_out,
-                "params": n_out * n_in + n_out,
-                "forward": f,
-                "backward": b,
-            }
-        )
-        fwd, bwd = fwd + f, bwd + b
-    return {"layers": layers, "p": int(net.n_params), "forward": fwd, "backward": bwd}
