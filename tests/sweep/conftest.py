@@ -22,6 +22,7 @@ x = "width"
 data = "iris"
 epochs = {epochs}
 validation = 0.0
+depth = 1
 
 [grid]
 width = [4, 16]

@@ -69,7 +69,7 @@ def test_files_kept_when_asked(tmp_path):
     spec = {
         "sweep": {"save": ["model", "history"]},
         "fixed": {"data": "iris", "epochs": 3},
-        "grid": {"width": [4]},
+        "grid": {"width": [4], "depth": [1]},
     }
     res = sweep(spec, tmp_path / "out", jobs=1, progress=False)
     folder = res.out / "cells" / res.rows[0]["key"]

@@ -8,7 +8,6 @@ The data set is loaded once per process (a cache keyed by what defines it), not 
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import socket
@@ -17,10 +16,9 @@ import time
 import traceback
 from pathlib import Path
 
-from ffnn.errors import FFNNError
 from ffnn.sweep.spec import Cell
 
-__all__ = ["run_cell", "load_cached"]
+__all__ = ["run_cell"]
 
 
 def run_cell(cell: Cell) -> dict:
@@ -56,37 +54,11 @@ def run_cell(cell: Cell) -> dict:
     return record
 
 
-@functools.lru_cache(maxsize=8)
-def load_cached(data: str, target, task, rng: int, n, noise):
-    """The data set, loaded once per process for each distinct definition."""
-    from ffnn.data import load_data
-
-    kwargs = {k: v for k, v in (("n", n), ("noise", noise)) if v is not None}
-    return load_data(data, target=target, task=task, rng=rng, **kwargs)
-
-
-def _dataset(p: dict, seed: int):
-    from ffnn.data import DATASETS
-
-    name = str(p["data"]).lower().replace("-", "_")
-    seeded = name in DATASETS and DATASETS[name].seeded and not Path(p["data"]).is_file()
-    if (p["n"] is not None or p["noise"] is not None) and not seeded:
-        synth = ", ".join(k for k, d in DATASETS.items() if d.seeded)
-        raise FFNNError(f"n and noise apply to the synthetic data sets only ({synth})")
-    ds = load_cached(p["data"], p["target"], p["task"], seed if seeded else 0, p["n"], p["noise"])
-    if p["task"] is not None and ds.task != p["task"]:
-        raise FFNNError(f"data set {p['data']!r} is a {ds.task} set; task {p['task']} does not fit")
-    return ds
-
-
 def _train_cell(cell: Cell) -> tuple[dict, dict]:
-    """One training run, as ``ffnn train`` does it: split, preprocess, fit, metrics."""
-    from ffnn.sweep.train_run import train_run
+    """One training run of :mod:`ffnn.runs` on the per-process cached data set."""
+    from ffnn.sweep.train_run import run_config, train_run
 
-    ds = _dataset(cell.params, cell.seed)
-    net, hist, metrics, meta = train_run(ds, cell.params, cell.seed)
-    if hist.stop_reason == "interrupted":  # fit took the Ctrl-C: the cell is not finished
-        raise KeyboardInterrupt
+    net, hist, metrics, meta = train_run(run_config(cell.params, cell.seed))
     files = {}
     if "history" in cell.save:
         files["history.json"] = hist.to_json().encode()

@@ -1,5 +1,6 @@
 """What a cell may set: the options of ``ffnn train`` (names as in ``ffnn.runs.RunConfig``) or a
-lab experiment's parameters, each with its type and default; and the [random] distributions."""
+lab experiment's parameters, each with its check (the defaults are ``ffnn.runs.RunConfig``'s); and
+the [random] distributions."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from ffnn.errors import FFNNError
 
-__all__ = ["TRAIN_OPTIONS", "DISTRIBUTIONS", "train_checker", "lab_checker"]
+__all__ = ["TRAIN_OPTIONS", "DISTRIBUTIONS", "train_checker", "lab_checker", "train_defaults"]
 
 
 def _int(lo: int | None = None) -> Callable:
@@ -97,37 +98,50 @@ def _named(kind: str) -> Callable:
 @dataclass(frozen=True)
 class Option:
     check: Callable[[Any], Any]
-    default: Any
     help: str
 
 
 TRAIN_OPTIONS: dict[str, Option] = {
-    "data": Option(_str(), "digits", "built-in data set name or file path"),
-    "target": Option(_str(), None, "target column / key of a file"),
-    "task": Option(_str(("classification", "regression")), None, "override the task"),
-    "test_size": Option(_float(0.0, 1.0, open_lo=True), 0.2, "fraction held out for testing"),
-    "validation": Option(_float(0.0, 1.0), 0.1, "fraction of the rest for early stopping"),
-    "n": Option(_int(1), None, "number of examples (synthetic sets)"),
-    "noise": Option(_float(0.0), None, "noise level (synthetic sets)"),
-    "standardize": Option(_bool, True, "standardize the inputs"),
-    "hidden": Option(_widths, [256], "hidden widths n_1..n_L"),
-    "width": Option(_int(1), None, "every hidden width (with depth: hidden = [width] * depth)"),
-    "depth": Option(_int(0), None, "number of hidden layers L (with width)"),
-    "activation": Option(_named("activation"), "relu", "σ, one name or one per layer"),
-    "output": Option(_str(("identity", "sigmoid", "softmax")), None, "output activation"),
-    "loss": Option(_named("loss"), None, "loss (default from the task)"),
-    "dtype": Option(_str(("float32", "float64")), "float32", "float32 or float64"),
-    "optimizer": Option(_named("optimizer"), "adam", "gd/sgd, momentum, nesterov, adam, …"),
-    "lr": Option(_float(0.0, open_lo=True), 1e-3, "learning rate η"),
-    "schedule": Option(_str(), None, "learning-rate schedule"),
-    "batch_size": Option(_batch, 32, 'examples per step; "full" for full batch'),
-    "epochs": Option(_int(1), 300, "most epochs"),
-    "patience": Option(_int(0), 20, "early stopping patience; 0: off"),
-    "weight_decay": Option(_float(0.0), 0.0, "L2 coefficient λ"),
-    "momentum": Option(_float(0.0, 1.0), None, "momentum μ"),
-    "clip_norm": Option(_float(0.0, open_lo=True), None, "clip the gradient norm"),
+    "data": Option(_str(), "built-in data set name or file path"),
+    "target": Option(_str(), "target column / key of a file"),
+    "task": Option(_str(("classification", "regression")), "override the task"),
+    "test_size": Option(_float(0.0, 1.0, open_lo=True), "fraction held out for testing"),
+    "validation": Option(_float(0.0, 1.0), "fraction of the rest for early stopping"),
+    "n": Option(_int(1), "number of examples (synthetic sets)"),
+    "noise": Option(_float(0.0), "noise level (synthetic sets)"),
+    "standardize": Option(_bool, "standardize the inputs"),
+    "hidden": Option(_widths, "hidden widths n_1..n_L"),
+    "width": Option(_int(1), "every hidden width (with depth: hidden = [width] * depth)"),
+    "depth": Option(_int(0), "number of hidden layers L (with width)"),
+    "activation": Option(_named("activation"), "σ, one name or one per layer"),
+    "output": Option(_str(("identity", "sigmoid", "softmax")), "output activation"),
+    "loss": Option(_named("loss"), "loss (default from the task)"),
+    "dtype": Option(_str(("float32", "float64")), "float32 or float64"),
+    "optimizer": Option(_named("optimizer"), "gd/sgd, momentum, nesterov, adam, …"),
+    "lr": Option(_float(0.0, open_lo=True), "learning rate η"),
+    "schedule": Option(_str(), "learning-rate schedule"),
+    "batch_size": Option(_batch, 'examples per step; "full" for full batch'),
+    "epochs": Option(_int(1), "most epochs"),
+    "patience": Option(_int(0), "early stopping patience; 0: off"),
+    "weight_decay": Option(_float(0.0), "L2 coefficient λ"),
+    "momentum": Option(_float(0.0, 1.0), "momentum μ"),
+    "clip_norm": Option(_float(0.0, open_lo=True), "clip the gradient norm"),
+    "monitor": Option(_str(("auto", "val_loss", "val_accuracy")), "what early stopping watches"),
 }
 _SHAPE = ("width", "depth")  # resolved into hidden, kept in the table as swept
+
+
+def train_defaults() -> dict:
+    """``ffnn train``'s defaults: those of :class:`ffnn.runs.RunConfig`, for every option."""
+    from dataclasses import MISSING, fields
+
+    from ffnn.runs import RunConfig
+
+    out = {}
+    for f in fields(RunConfig):
+        if f.name in TRAIN_OPTIONS:
+            out[f.name] = f.default_factory() if f.default is MISSING else f.default
+    return out
 
 
 class train_checker:
@@ -147,10 +161,12 @@ class train_checker:
             raise FFNNError(f"{where('grid', k)}: give hidden or width/depth, not both")
 
     def resolve(self, given: Mapping) -> dict:
-        params = {k: o.default for k, o in TRAIN_OPTIONS.items() if k not in _SHAPE}
+        params = train_defaults()
         params.update({k: v for k, v in given.items() if k not in _SHAPE})
         if any(k in given for k in _SHAPE):
-            params["hidden"] = [given.get("width", 256)] * given.get("depth", 1)
+            default = train_defaults()["hidden"] or [256]
+            width, depth = given.get("width", default[0]), given.get("depth", len(default))
+            params["hidden"] = [width] * depth
         params["hidden"] = list(params["hidden"])
         return params
 

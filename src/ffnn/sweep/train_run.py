@@ -1,127 +1,90 @@
-"""A train cell's run on the public API (as ``ffnn train`` does it, without its files/printing).
+"""A train cell: one run of :mod:`ffnn.runs` (as ``ffnn train`` does it), without its files.
 
-    train_run(ds, params, seed) -> (net, history, metrics, meta)
+    train_run(config) -> (net, history, metrics, meta)
 
-metrics is flat: ``{split}_{name}`` for the splits train / val / test and the names loss and
-accuracy (classification) or r2 and rmse (regression), plus epochs_run, stop_reason, n_params.
+The data set comes from a per-process cache (:func:`load_cached`), so a worker loads it once,
+not once per cell; everything else — the split, the preprocessing, the network, the fit and the
+metrics — is ``ffnn.runs``'s. metrics is flat: ``{split}_{name}`` for the splits train / val /
+test and the names loss and accuracy (classification) or r2 and rmse (regression), plus
+epochs_run, stop_reason and n_params.
 """
 
 from __future__ import annotations
 
-import warnings
+import functools
 
 import numpy as np
 
-from ffnn.errors import FFNNError
-
-__all__ = ["train_run", "split_metrics"]
-
-_CE = ("cross_entropy", "ce")
-_BCE = ("binary_cross_entropy", "bce")
+__all__ = ["train_run", "load_cached", "run_config"]
 
 
-def split_metrics(net, loss, pre, X: np.ndarray, y_enc: np.ndarray) -> dict:
-    """Loss and accuracy (classification) or R² and RMSE in the data's units (regression)."""
-    z = net.forward(X)[0]
-    out = {"loss": float(loss.value(z, y_enc, net.output))}
-    f = net.output.apply(z)
-    if pre.task == "classification":
-        truth = y_enc if y_enc.ndim == 1 else y_enc.argmax(axis=1)
-        out["accuracy"] = float(np.mean(np.argmax(f, axis=1) == truth))
-    else:
-        yt = pre.decode(y_enc.reshape(len(X), -1)).reshape(len(X), -1)
-        yp = pre.decode(f).reshape(len(X), -1)
-        ss_tot = np.sum((yt - yt.mean(axis=0)) ** 2, axis=0)
-        r2 = 1 - np.sum((yt - yp) ** 2, axis=0) / np.where(ss_tot > 0, ss_tot, np.nan)
-        out["r2"] = float(np.nanmean(r2)) if np.isfinite(r2).any() else float("nan")
-        out["rmse"] = float(np.sqrt(np.mean((yt - yp) ** 2)))
-    return out
+def run_config(params: dict, seed: int):
+    """The :class:`ffnn.runs.RunConfig` of a cell: its options, its seed, quiet, one thread."""
+    from ffnn.runs import RunConfig
+
+    return RunConfig(**params, seed=seed, progress=False, threads="1")
 
 
-def _targets(loss_name: str, pre, y_enc: np.ndarray) -> np.ndarray:
-    if pre.task == "classification" and loss_name not in _CE:
-        return pre.one_hot(y_enc)
-    return y_enc
+@functools.lru_cache(maxsize=8)
+def _load(data: str, target, task, n, noise, seed: int):
+    from ffnn.runs import RunConfig, load_training_data
+
+    cfg = RunConfig(data=data, target=target, task=task, n=n, noise=noise, seed=seed)
+    return load_training_data(cfg)
 
 
-def _splits(ds, p: dict, seed: int, loss_name: str):
-    from ffnn.data import Preprocessor, train_test_split
+def load_cached(cfg):
+    """(Dataset, generator arguments) for ``cfg``, loaded once per process for each distinct
+    definition; the seed is part of it only for the seeded (synthetic) sets."""
+    from pathlib import Path
 
-    train, test = train_test_split(ds, p["test_size"], rng=seed)
-    parts = {"train": train}
-    if p["validation"] > 0:
-        parts["train"], parts["val"] = train_test_split(train, p["validation"], rng=seed + 1)
-    parts["test"] = test
-    pre = Preprocessor(standardize=p["standardize"]).fit(parts["train"])
-    arrays = {
-        k: (pre.transform_X(d.X), _targets(loss_name, pre, pre.encode_dataset(d)))
-        for k, d in parts.items()
-    }
-    return pre, arrays
+    from ffnn.data import DATASETS
+
+    name = str(cfg.data).lower().replace("-", "_")
+    seeded = name in DATASETS and DATASETS[name].seeded and not Path(str(cfg.data)).is_file()
+    return _load(cfg.data, cfg.target, cfg.task, cfg.n, cfg.noise, cfg.seed if seeded else 0)
 
 
-def _network(ds, pre, p: dict, seed: int, loss, loss_name: str):
-    from ffnn import mlp
-
-    output = p["output"] or ("softmax" if loss_name in _CE else None)
-    output = output or ("sigmoid" if loss_name in _BCE else "identity")
-    if ds.task == "regression" and loss_name in (*_CE, *_BCE):
-        raise FFNNError(
-            f"loss {loss_name!r} is for classification; {ds.name!r} is a regression set"
-        )
-    acts = [a.strip() for a in p["activation"].split(",")]
-    if len(acts) not in (1, len(p["hidden"])) and p["hidden"]:
-        raise FFNNError(f"{len(acts)} activations for {len(p['hidden'])} hidden layers")
-    net = mlp(
-        [ds.n_features, *p["hidden"], pre.n_outputs],
-        acts[0] if len(acts) == 1 else acts,
-        output=output,
-        rng=seed,
-        dtype=np.dtype(p["dtype"]),
+def _prepare(cfg):
+    """:func:`ffnn.runs.prepare_run` on the cached data set (it would load the data itself)."""
+    from ffnn.runs import (
+        PreparedRun,
+        build_network,
+        choose_loss,
+        monitor,
+        optimizer_options,
+        split_and_preprocess,
     )
+    from ffnn.runs.sizes import check_network, limit_bytes
+
+    ds, data_kwargs = load_cached(cfg)
+    loss_name, loss, output = choose_loss(cfg, ds.task, ds.name)
+    train, val, test, pre, arrays = split_and_preprocess(cfg, ds, loss_name)
+    widths = [ds.n_features, *cfg.hidden, pre.n_outputs]
+    itemsize = np.dtype(cfg.dtype).itemsize
+    check_network(widths, itemsize, cfg.batch_size, train.n, limit_bytes(cfg.max_memory))
+    acts = [a.strip() for a in cfg.activation.split(",")]
+    net = build_network(cfg, acts, ds.n_features, pre.n_outputs, output)
     loss.check_output(net.output)
-    return net, output
+    patience = cfg.patience if (val is not None and cfg.patience > 0) else None
+    prep = PreparedRun(
+        cfg, ds, data_kwargs, train, val, test, pre, arrays, loss_name, loss, output, net,
+        patience, optimizer_options(cfg), None,
+    )  # fmt: skip
+    monitor(prep)
+    return prep
 
 
-def _optimizer_options(p: dict) -> dict:
-    opt = {}
-    if p["weight_decay"]:
-        opt["weight_decay"] = p["weight_decay"]
-    if p["momentum"] is not None:
-        if p["optimizer"] not in ("momentum", "nesterov", "rmsprop"):
-            raise FFNNError(
-                f"momentum applies to momentum, nesterov, rmsprop, not {p['optimizer']}"
-            )
-        opt["momentum"] = p["momentum"]
-    if p["clip_norm"] is not None:
-        opt["clip_norm"] = p["clip_norm"]
-    return opt
+def train_run(cfg):
+    """Prepare, fit and measure the run ``cfg``; raises KeyboardInterrupt if fit took a Ctrl-C
+    (the cell is then not finished)."""
+    from ffnn.runs import fit_prepared, run_metadata, split_metrics
 
-
-def train_run(ds, p: dict, seed: int):
-    """Fit a network on ``ds`` with the resolved options ``p``; everything seeded by ``seed``."""
-    from ffnn import get_loss
-    from ffnn.train import fit
-
-    loss_name = p["loss"] or ("cross_entropy" if ds.task == "classification" else "mse")
-    loss = get_loss(loss_name)
-    pre, arrays = _splits(ds, p, seed, loss_name)
-    net, output = _network(ds, pre, p, seed, loss, loss_name)
-    val = arrays.get("val")
-    patience = p["patience"] if (val is not None and p["patience"] > 0) else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a divergence is in stop_reason
-        hist = fit(
-            net, *arrays["train"], loss,
-            optimizer=p["optimizer"], lr=p["lr"], schedule=p["schedule"],
-            batch_size=p["batch_size"], epochs=p["epochs"], validation=val,
-            early_stopping=patience, rng=seed, progress=False, **_optimizer_options(p),
-        )  # fmt: skip
-    metrics = {}
-    for split, (X, y) in arrays.items():
-        for name, v in split_metrics(net, loss, pre, X, y).items():
-            metrics[f"{split}_{name}"] = v
-    metrics.update(epochs_run=len(hist), stop_reason=hist.stop_reason, n_params=net.n_params)
-    meta = {"preprocessor": pre.to_dict(), "training": {**p, "seed": seed, "output": output}}
-    meta["metrics"] = metrics
-    return net, hist, metrics, meta
+    prep = _prepare(cfg)
+    hist, interrupted, _ = fit_prepared(prep)
+    if interrupted:
+        raise KeyboardInterrupt
+    rows = split_metrics(prep)
+    metrics = {f"{s}_{k}": v for s, r in rows.items() for k, v in r.items() if k != "n"}
+    metrics.update(epochs_run=len(hist), stop_reason=hist.stop_reason, n_params=prep.net.n_params)
+    return prep.net, hist, metrics, run_metadata(prep, hist, rows, interrupted)
