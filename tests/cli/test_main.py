@@ -21,6 +21,7 @@ def test_every_subcommand_has_its_parser():
         "lab",
         "demo",
         "playground",
+        "sweep",
     }
 
 
