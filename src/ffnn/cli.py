@@ -403,7 +403,7 @@ def _train(args) -> int:
                     validation=None if val is None else (Xv, yv), early_stopping=patience,
                     metrics=fit_metrics,
                     callbacks=[lambda _net, _ep, logs: records.append(dict(logs))],
-                    rng=args.seed, progress=args.progress, **opt_kw,
+                    rng=args.seed, progress=args.progress, threads=args.threads, **opt_kw,
                 )  # fmt: skip
         except KeyboardInterrupt:  # a second Ctrl-C: fit stopped at once
             interrupted = True
@@ -492,22 +492,11 @@ def _train(args) -> int:
     return 0
 
 
-@contextlib.contextmanager
 def _blas_threads(spec: str, n_params: int):
-    """Limit the BLAS threads while training. "auto": one thread for networks under a million
-    parameters, whose small matrix products only lose time to thread start-up and to waiting for
-    a busy core; otherwise the BLAS default."""
-    n = (1 if n_params < 1_000_000 else None) if spec == "auto" else int(spec)
-    if n is None:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        yield
-        return
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
+    """The BLAS threads while training (``--threads``): see :mod:`ffnn.train.threads`."""
+    from ffnn.train.threads import blas_threads
+
+    return blas_threads(spec, n_params)
 
 
 def _version() -> str:

@@ -38,6 +38,7 @@ from ffnn.train.optimizers import Optimizer, get_optimizer
 from ffnn.train.schedules import get_schedule
 from ffnn.train.step import Batches, Diverged, Trainer
 from ffnn.train.stopping import EarlyStopping, GradTolerance, LossTolerance, diverged_message
+from ffnn.train.threads import blas_threads
 
 __all__ = ["fit"]
 
@@ -104,6 +105,8 @@ def fit(
     state: dict | None = None,
     checkpoint_every: int = 1,
     shuffle: bool = True,
+    threads: int | str | None = None,
+    compiled: bool | None = None,
     **optimizer_hyperparameters,
 ) -> History:
     """Train ``net`` in place on (X: (n, n_0), y) and return the :class:`History`.
@@ -133,6 +136,12 @@ def fit(
         the end; ``resume`` : such a file to continue from, exactly.
     state : ``History.state`` of an earlier fit, to continue its optimizer state (partial fit).
     shuffle : draw a new permutation each epoch (False: the data's order).
+    threads : BLAS threads while training: a number, or None/"auto" (1 thread for networks under
+        a million parameters, else the BLAS default; see :mod:`ffnn.train.threads`).
+    compiled : run whole epochs of plain SGD through the compiled path
+        (:mod:`ffnn.train.compiled`, needs Numba) — None: when Numba is installed and the run is
+        one it supports; False: always the NumPy step loop (the reference); True: insist (an
+        FFNNError says why a run is not supported).
     """
     t_start = time.perf_counter()
     loss, metric_fns = _check_args(
@@ -160,7 +169,9 @@ def fit(
     elif state is not None:
         run.go_on(state, int(epochs))
     np.copyto(run.trainer.prev, net.theta)
-    diverged = run.run(progress)
+    run.trainer.use_compiled(compiled)
+    with blas_threads(threads, net.n_params):
+        diverged = run.run(progress)
     if diverged is not None:
         warnings.warn(diverged, RuntimeWarning, stacklevel=2)
     return run.finish()
