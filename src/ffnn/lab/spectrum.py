@@ -239,10 +239,7 @@ def plot_spectrum(
     title: str = "Hessian eigenvalue density (SLQ)",
 ) -> Path:
     """Draw the broadened density on a log scale, with the top eigenvalues marked; save a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ffnn.lab._figures import new_figure
 
     lo, hi = density.support
     if top is not None and len(top):
@@ -251,7 +248,8 @@ def plot_spectrum(
     sigma = sigma or span / 200
     grid = np.linspace(lo - 0.05 * span, hi + 0.05 * span, 2000)
     phi = density.evaluate(grid, sigma)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = new_figure((7, 4))
+    ax = fig.subplots()
     ax.semilogy(grid, np.maximum(phi, 1e-12), lw=1.2, label=f"SLQ density (σ = {sigma:.2g})")
     if top is not None:
         for i, lam in enumerate(np.atleast_1d(top)):
@@ -267,5 +265,4 @@ def plot_spectrum(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
