@@ -143,3 +143,15 @@ def test_a_stop_between_chunks_resumes_to_the_same_bits(monkeypatch):
     assert tb.epoch(1, np.random.default_rng(99))  # the order drawn before is kept
     np.testing.assert_array_equal(a.theta, b.theta)
     assert ta.record(1) == tb.record(1)
+
+
+def test_sample_weights_take_the_numpy_path():
+    X, y = _data([2, 4, 1], "identity")
+    w = np.linspace(0.5, 2.0, X.shape[0])
+    with pytest.raises(FFNNError, match="sample weights"):
+        fit(ffnn.mlp([2, 4, 1], rng=0), X, y, epochs=1, progress=False, compiled=True,
+            sample_weight=w)  # fmt: skip
+    a, b = ffnn.mlp([2, 4, 1], rng=0), ffnn.mlp([2, 4, 1], rng=0)
+    fit(a, X, y, epochs=2, progress=False, sample_weight=w)
+    fit(b, X, y, epochs=2, progress=False, sample_weight=w, compiled=False)
+    np.testing.assert_array_equal(a.theta, b.theta)

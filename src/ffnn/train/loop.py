@@ -39,6 +39,7 @@ from ffnn.train.schedules import get_schedule
 from ffnn.train.step import Batches, Diverged, Trainer
 from ffnn.train.stopping import EarlyStopping, GradTolerance, LossTolerance, diverged_message
 from ffnn.train.threads import blas_threads
+from ffnn.train.weights import check_weights
 
 __all__ = ["fit"]
 
@@ -107,6 +108,7 @@ def fit(
     shuffle: bool = True,
     threads: int | str | None = None,
     compiled: bool | None = None,
+    sample_weight=None,
     **optimizer_hyperparameters,
 ) -> History:
     """Train ``net`` in place on (X: (n, n_0), y) and return the :class:`History`.
@@ -142,6 +144,10 @@ def fit(
         (:mod:`ffnn.train.compiled`, needs Numba) — None: when Numba is installed and the run is
         one it supports; False: always the NumPy step loop (the reference); True: insist (an
         FFNNError says why a run is not supported).
+    sample_weight : weights w_i >= 0 (n,): every batch's loss (and δ) is the weighted mean
+        Σ w_i ℓ_i / Σ w_i, and so are ``train_loss`` and ``val_loss`` (a validation fraction
+        keeps its examples' weights; a tuple (X_val, y_val, w_val) may give them), see
+        :mod:`ffnn.train.weights`; metrics stay unweighted. None: every example weighs 1.
     """
     t_start = time.perf_counter()
     loss, metric_fns = _check_args(
@@ -153,8 +159,13 @@ def fit(
     rng_initial = copy.deepcopy(rng.bit_generator.state)
     X = _inputs(net, X, "X")
     Y = _targets(net, loss, y, X.shape[0], "y")
-    Xv, Yv, rows = split_validation(net, loss, X, Y, validation, rng)
-    batches = Batches(net, X, Y, batch_size, rows, shuffle)
+    w = wv = None
+    if sample_weight is None:
+        Xv, Yv, rows = split_validation(net, loss, X, Y, validation, rng)
+    else:
+        w = check_weights(sample_weight, X.shape[0])
+        Xv, Yv, rows, wv = split_validation(net, loss, X, Y, validation, rng, weights=w)
+    batches = Batches(net, X, Y, batch_size, rows, shuffle, weights=w)
     first_epoch = (ck.epoch if ck else 0) if state is None else int(state.get("epoch", 0))
     opt = _build_optimizer(
         optimizer, lr, schedule, optimizer_hyperparameters, batches.steps,
@@ -162,7 +173,7 @@ def fit(
     )  # fmt: skip
     rules = _rules(early_stopping, tol_loss, tol_grad, net.theta)
     run = _Run(net, loss, opt, batches, rules, list(callbacks), metric_fns, (Xv, Yv), rng)
-    run.checkpoint, run.checkpoint_every = checkpoint, checkpoint_every
+    run.checkpoint, run.checkpoint_every, run.wv = checkpoint, checkpoint_every, wv
     run.rng_initial, run.t_start, run.target = rng_initial, t_start, int(epochs)
     if ck is not None:
         run.resume(ck, resume)
@@ -299,6 +310,7 @@ class _Run:
         self.trainer = Trainer(net, loss, opt, batches, state=opt.init(net.theta))
         self.rules, self.callbacks, self.metric_fns = rules, callbacks, metric_fns
         self.Xv, self.Yv = val
+        self.wv = None  # the validation set's sample weights, if any
         self.history = History(
             config={
                 "optimizer": opt.config(),
@@ -466,7 +478,9 @@ class _Run:
             for name, fn in self.metric_fns:
                 rec[f"train_{name}"] = fn(Y_tr, f_tr)
         if self.Xv is not None:
-            val_loss, f_val = _evaluate(net, loss, self.Xv, self.Yv, bool(self.metric_fns))
+            val_loss, f_val = _evaluate(
+                net, loss, self.Xv, self.Yv, bool(self.metric_fns), weights=self.wv
+            )
             rec["val_loss"] = val_loss
             for name, fn in self.metric_fns:
                 rec[f"val_{name}"] = fn(self.Yv, f_val)
