@@ -1,6 +1,6 @@
 """Sweep speed: 16 cells on 2 local workers against one after another, and Dask's cost per cell.
 
-    python benchmarks/bench_sweep.py [--cells 16] [--jobs 2] [--epochs 15] [--tiny 48]
+    python benchmarks/bench_sweep.py [--cells 16] [--jobs 2] [--epochs 30] [--tiny 48]
 
 1. Speed-up. ``--cells`` train cells (digits, hidden [128, 128], adam, ``--epochs`` epochs,
    one seed each) run with ``jobs=1`` (in this process, one after another) and with ``jobs=2``
@@ -113,7 +113,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cells", type=int, default=16)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--tiny", type=int, default=48)
     args = ap.parse_args()
     print(
