@@ -498,6 +498,11 @@ class Network:
             f"dtype={self.dtype.name})"
         )
 
+    def _repr_html_(self) -> str:
+        from ffnn.display import network_html  # the notebook's summary table and graph
+
+        return network_html(self)
+
 
 def Sequential(n_in: int, layers: Sequence[Layer], **kwargs) -> Network:
     """The explicit layer-by-layer form: ``Sequential(4, [Dense(8), Act("tanh"), Dense(1)])``."""

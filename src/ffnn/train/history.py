@@ -173,6 +173,29 @@ class History:
             records.append(rec)
         return cls(records)
 
+    # --- notebook and plotting (the code lives in ffnn.display and ffnn.plot) ----------------
+    def keys(self) -> list[str]:
+        """The column names, in order of first appearance (like a dict's keys)."""
+        return self.columns
+
+    def to_pandas(self):
+        """A pandas DataFrame, one row per epoch, indexed by ``epoch`` (needs pandas)."""
+        import pandas as pd
+
+        df = pd.DataFrame.from_records(self.records, columns=self.columns)
+        return df.set_index("epoch") if "epoch" in df else df
+
+    def plot(self, metrics="loss", ax=None, **kwargs):
+        """Draw the loss (or ``metrics``) per epoch: :func:`ffnn.plot.plot_history`; the Axes."""
+        from ffnn.plot import plot_history
+
+        return plot_history(self, ax, metrics, **kwargs)
+
+    def _repr_html_(self) -> str:
+        from ffnn.display import history_html
+
+        return history_html(self)
+
 
 def _parse_number(v: str):
     try:

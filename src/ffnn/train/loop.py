@@ -34,6 +34,7 @@ import numpy as np
 
 from ffnn.core.graph import Network
 from ffnn.core.losses import CrossEntropy, Loss, get_loss
+from ffnn.display import in_notebook, progress_bar
 from ffnn.errors import FFNNError
 from ffnn.train.history import History
 from ffnn.train.metrics import check_metric, get_metric
@@ -202,7 +203,8 @@ def fit(
     callbacks : ``cb(net, epoch, logs) -> bool | None`` after every epoch; True stops. Keys a
         callback adds to ``logs`` are recorded in the history.
     rng : seed or Generator for shuffling and the validation split.
-    progress : a tqdm bar (True), none (False), or one only when stderr is a terminal (None).
+    progress : a tqdm.auto bar (True), none (False), or one only when stderr is a terminal or
+        this is a notebook (None).
     checkpoint : a file written atomically every ``checkpoint_every`` epochs, on Ctrl-C and at
         the end; ``resume`` : such a file to continue from, exactly.
     state : ``History.state`` of an earlier fit, to continue its optimizer state (partial fit).
@@ -433,12 +435,10 @@ def fit(
         )
 
     # --- progress --------------------------------------------------------------------------------
-    show = sys.stderr.isatty() if progress is None else bool(progress)
+    show = (sys.stderr.isatty() or in_notebook()) if progress is None else bool(progress)
     bar = None
     if show and target > start_epoch:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(
+        bar = progress_bar(
             total=target,
             initial=start_epoch,
             unit="epoch",
