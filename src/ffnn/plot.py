@@ -73,7 +73,12 @@ def _series(history, key: str) -> np.ndarray:
 
 
 def plot_history(
-    history, ax=None, metrics: str | Sequence[str] = "loss", *, log: bool | None = None
+    history,
+    ax=None,
+    metrics: str | Sequence[str] = "loss",
+    *,
+    log: bool | None = None,
+    label: str | None = None,
 ):
     """Draw per-epoch columns of a History against the epoch; return the Axes.
 
@@ -81,10 +86,11 @@ def plot_history(
     ----------
     history : a :class:`~ffnn.train.History` (``fit``'s result, or ``History.from_json``).
     ax : the Axes to draw into; None makes one (see the module's note).
-    metrics : a metric name ("loss", "accuracy", "r2": its train_ and val_ columns) or any
+    metrics : a metric name ("loss", "accuracy", "r2": its ``train_`` and ``val_`` columns) or any
         column ("grad_norm", "lr", "saturation_1"), or a list of them, all drawn on this Axes.
     log : log scale on y; by default when every value drawn is positive and one of them is a
         loss.
+    label : a prefix for the legend ("GD" gives "GD: train loss"), to compare runs on one Axes.
 
     Returns
     -------
@@ -102,7 +108,8 @@ def plot_history(
     epochs = _series(history, "epoch") if "epoch" in history else np.arange(1, len(history) + 1)
     values = {c: _series(history, c) for c in cols}
     for c, v in values.items():
-        ax.plot(epochs, v, label=c.replace("train_", "train ").replace("val_", "validation "))
+        name = c.replace("train_", "train ").replace("val_", "validation ")
+        ax.plot(epochs, v, label=name if label is None else f"{label}: {name}")
     if history.best_epoch is not None and any(c.startswith("val_") for c in cols):
         ax.axvline(history.best_epoch, color="gray", ls="--", lw=1, label="best epoch")
     every = np.concatenate([v[np.isfinite(v)] for v in values.values()])
@@ -121,7 +128,7 @@ def plot_history(
 def history_figure(history, metrics: Sequence[str] | None = None, *, title: str = ""):
     """A Figure with the loss and each metric side by side (one Axes each); return the Figure.
 
-    ``metrics`` defaults to every metric the history recorded as train_<m> (besides the loss).
+    ``metrics`` defaults to every metric the history recorded as ``train_<m>`` (besides the loss).
     Always a bare :class:`matplotlib.figure.Figure` (for writing files; nothing is shown).
     """
     from matplotlib.figure import Figure
