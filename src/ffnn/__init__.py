@@ -9,9 +9,10 @@
 
 from ffnn.core import *  # noqa: F403
 from ffnn.core import __all__ as _core_all
+from ffnn.diagnosis import diagnose
 from ffnn.errors import FFNNError
 from ffnn.io import load_model, save_model
 from ffnn.train import History, fit
 
 __version__ = "0.1.0"
-__all__ = [*_core_all, "FFNNError", "fit", "History", "save_model", "load_model"]
+__all__ = [*_core_all, "FFNNError", "fit", "History", "save_model", "load_model", "diagnose"]

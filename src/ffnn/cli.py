@@ -910,6 +910,9 @@ def build_parser() -> argparse.ArgumentParser:
     ds = sub.add_parser("datasets", help="list the built-in data sets")
     ds.set_defaults(func=_datasets)
 
+    from ffnn.diagnosis.command import add_parser as _add_diagnose
+
+    _add_diagnose(sub)
     lab = sub.add_parser("lab", help="run a lab experiment and print its verdict")
     lab.add_argument("name", nargs="?", help="experiment name (ffnn lab --list)")
     lab.add_argument("--list", action="store_true", help="list the registered experiments")

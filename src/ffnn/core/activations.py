@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import special
 
+from ffnn.core import gauss as _gauss
 from ffnn.errors import FFNNError
 
 Array = np.ndarray
@@ -54,6 +55,9 @@ class Activation:
     fast_backward: Callable[..., Array] | None = field(default=None, repr=False)
     params: tuple = ()
     sigma_out: Callable[[Array, Array], Array] | None = field(default=None, repr=False)
+    #: Gaussian expectation rule (k11, k22, k12) -> (E[σ(u)σ(v)], E[σ'(u)σ'(v)]) for the
+    #: infinite-width kernels (ffnn.core.gauss); None: quadrature on sigma and dsigma
+    gauss: Callable[..., tuple[Array, Array]] | None = field(default=None, repr=False)
 
     def __call__(self, z: Array) -> Array:
         return self.sigma(z)
@@ -218,10 +222,19 @@ def _neg_sin(z):
 
 ACTIVATIONS: dict[str, Callable[..., Activation]] = {
     "identity": lambda: Activation(
-        "identity", _identity, _ones, _zeros, lambda z, x, g, out=None: g
+        "identity",
+        _identity,
+        _ones,
+        _zeros,
+        lambda z, x, g, out=None: g,
+        gauss=_gauss.identity_gauss,
     ),
-    "relu": lambda: Activation("relu", _relu, _drelu, _zeros, _relu_backward, (), _relu_out),
-    "leaky_relu": lambda alpha=0.01: _leaky_relu(alpha),
+    "relu": lambda: Activation(
+        "relu", _relu, _drelu, _zeros, _relu_backward, (), _relu_out, _gauss.relu_gauss
+    ),
+    "leaky_relu": lambda alpha=0.01: replace(
+        _leaky_relu(alpha), gauss=_gauss.leaky_relu_gauss(alpha)
+    ),
     "tanh": lambda: Activation("tanh", np.tanh, _dtanh, _d2tanh, _tanh_backward, (), _tanh_out),
     "sigmoid": lambda: Activation(
         "sigmoid", special.expit, _dsigmoid, _d2sigmoid, _sigmoid_backward, (), _sigmoid_out
@@ -229,8 +242,8 @@ ACTIVATIONS: dict[str, Callable[..., Activation]] = {
     "softplus": lambda: Activation("softplus", _softplus, special.expit, _d2softplus),
     "elu": lambda alpha=1.0: _elu(alpha),
     "gelu": lambda: Activation("gelu", _gelu, _dgelu, _d2gelu),
-    "erf": lambda: Activation("erf", special.erf, _derf, _d2erf),
-    "sin": lambda: Activation("sin", np.sin, np.cos, _neg_sin),
+    "erf": lambda: Activation("erf", special.erf, _derf, _d2erf, gauss=_gauss.erf_gauss),
+    "sin": lambda: Activation("sin", np.sin, np.cos, _neg_sin, gauss=_gauss.sin_gauss),
 }
 
 

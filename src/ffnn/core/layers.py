@@ -165,6 +165,14 @@ class Dense(Layer):
             dx *= s_W
         return [dx]
 
+    def kernel(self, ks, ctx):
+        """Infinite-width rule: K ↦ C_W K + C_b, Θ ↦ C_W Θ + s_W² n_in K + s_b² (core.kernels)."""
+        (k,) = ks
+        init = self.init or ctx.init
+        C_W, C_b = init.C_W(self.n_in, self.n_out), init.bias_variance()
+        s_W, s_b = init.scales(self.n_in, self.n_out)
+        return k.dense(C_W, C_b, s_W * s_W * self.n_in, s_b * s_b, self.n_out, self)
+
 
 class Act(Layer):
     """Element-wise activation x = σ(z), backward δ = σ'(z) ⊙ g; the cache is (z, x)."""
@@ -194,6 +202,11 @@ class Act(Layer):
         z, x = cache
         return [self.activation.backward(z, x, g, out)]
 
+    def kernel(self, ks, ctx):
+        """Infinite-width rule: K ↦ E[σ(u)σ(v)], Θ ↦ E[σ'(u)σ'(v)] ⊙ Θ, (u, v) ~ N(0, K)."""
+        (k,) = ks
+        return k.through(ctx.gauss(self.activation))
+
 
 class Add(Layer):
     """Sum of inputs of equal width (skip connections); backward sends g to every input."""
@@ -218,6 +231,12 @@ class Add(Layer):
     def backward(self, params, cache, g, grads, accumulate, need, out=None):
         return [g if n else None for n in need]
 
+    def kernel(self, ks, ctx):
+        """Infinite-width rule: the sum of the inputs' kernels, if they are uncorrelated."""
+        from ffnn.core.kernels import kernel_add
+
+        return kernel_add(ks)
+
 
 class Concat(Layer):
     """Concatenation of inputs along the feature axis; backward splits g."""
@@ -237,6 +256,12 @@ class Concat(Layer):
     def backward(self, params, splits, g, grads, accumulate, need, out=None):
         parts = np.split(g, splits, axis=1)
         return [p if n else None for p, n in zip(parts, need, strict=True)]
+
+    def kernel(self, ks, ctx):
+        """Infinite-width rule: the width-weighted average of the inputs' kernels."""
+        from ffnn.core.kernels import kernel_concat
+
+        return kernel_concat(ks)
 
 
 LAYER_KINDS = {"dense": Dense, "act": Act, "add": Add, "concat": Concat}

@@ -13,13 +13,11 @@ Gaussian process with covariance K = K^(L+1) and the empirical NTK becomes the d
     K^(l+1)      = C_b + C_W E[σ(u) σ(v)],     (u, v) ~ N(0, [[K_xx, K_xx'], [K_x'x, K_x'x']]),
     Θ^(l+1)      = K^(l+1) + C_W E[σ'(u) σ'(v)] Θ^(l).
 
-The Gaussian expectations in closed form:
-
-* ReLU (arc-cosine kernel, Cho & Saul 2009), with cos θ = K_xx' / √(K_xx K_x'x'):
-  E[σσ] = √(K_xx K_x'x') (sin θ + (π − θ) cos θ) / (2π),   E[σ'σ'] = (π − θ) / (2π);
-* erf (Williams 1997): E[σσ] = (2/π) arcsin(2K_xx' / √((1 + 2K_xx)(1 + 2K_x'x'))),
-  E[σ'σ'] = (4/π) / √((1 + 2K_xx)(1 + 2K_x'x') − 4K_xx'²);
-* any other activation: Gauss–Hermite quadrature (``quad_order`` nodes per axis).
+The per-layer rules are the layers' own (``Dense.kernel``, ``Act.kernel``, ...), run by the kernel
+sweep of :mod:`ffnn.core.kernels` over the network's graph, chains and DAGs alike; the Gaussian
+expectations are the activations' own rules (:mod:`ffnn.core.gauss`: closed forms for relu,
+leaky_relu, erf, sin, identity; quadrature to a target accuracy for the others). This module
+builds the chain the functions below describe and reads the sweep's results.
 
 The NNGP kernel K is the same in both parameterizations. The NTK is not: in the standard
 parameterization (W ~ N(0, C_W/n_in)) the weight-gradient contribution of layer l is n_{l-1}/C_W
@@ -34,7 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ffnn.core.activations import get_activation
+from ffnn.core.activations import Activation, get_activation
+from ffnn.core.init import Init
+from ffnn.core.kernels import KernelContext, kernel_sweep, nngp_ntk
+from ffnn.core.layers import Act, Dense, Input
 from ffnn.errors import FFNNError
 
 __all__ = [
@@ -48,53 +49,16 @@ __all__ = [
 ]
 
 
-def _relu_rule(k11, k22, k12):
-    norm = np.sqrt(k11 * k22)
-    cos = np.clip(k12 / np.where(norm > 0, norm, 1.0), -1.0, 1.0)
-    th = np.arccos(cos)
-    e_ss = norm * (np.sin(th) + (np.pi - th) * cos) / (2 * np.pi)
-    e_dd = (np.pi - th) / (2 * np.pi)
-    return e_ss, e_dd
+def gaussian_expectations(
+    activation: str | Activation, k11, k22, k12, *, quad_order: int | None = None, tol=1e-9
+):
+    """(E[σ(u)σ(v)], E[σ'(u)σ'(v)]) for (u, v) ~ N(0, [[k11, k12], [k12, k22]]), element-wise.
 
-
-def _erf_rule(k11, k22, k12):
-    a, b = 1 + 2 * k11, 1 + 2 * k22
-    e_ss = (2 / np.pi) * np.arcsin(np.clip(2 * k12 / np.sqrt(a * b), -1.0, 1.0))
-    e_dd = (4 / np.pi) / np.sqrt(np.maximum(a * b - 4 * k12 * k12, 1e-300))
-    return e_ss, e_dd
-
-
-_RULES = {"relu": _relu_rule, "erf": _erf_rule}
-
-
-def _quad_rule(name: str, order: int):
-    act = get_activation(name)
-    t, w = np.polynomial.hermite_e.hermegauss(order)  # ∫ e^{-t²/2}: weights sum to √(2π)
-    w = w / w.sum()
-
-    def rule(k11, k22, k12):
-        s1, s2 = np.sqrt(k11), np.sqrt(k22)
-        rho = np.clip(k12 / np.where(s1 * s2 > 0, s1 * s2, 1.0), -1.0, 1.0)
-        c = np.sqrt(1 - rho * rho)
-        e_ss = np.zeros(np.broadcast(k11, k22, k12).shape)
-        e_dd = np.zeros_like(e_ss)
-        for ti, wi in zip(t, w, strict=True):
-            u = s1 * ti
-            su, du = act.sigma(u), act.dsigma(u)
-            for tj, wj in zip(t, w, strict=True):
-                v = s2 * (rho * ti + c * tj)
-                e_ss += wi * wj * su * act.sigma(v)
-                e_dd += wi * wj * du * act.dsigma(v)
-        return e_ss, e_dd
-
-    return rule
-
-
-def gaussian_expectations(activation: str, k11, k22, k12, *, quad_order: int = 24):
-    """(E[σ(u)σ(v)], E[σ'(u)σ'(v)]) for (u, v) ~ N(0, [[k11, k12], [k12, k22]]), element-wise."""
-    name = get_activation(activation).name
-    rule = _RULES.get(name) or _quad_rule(name, quad_order)
-    return rule(np.asarray(k11, float), np.asarray(k22, float), np.asarray(k12, float))
+    The activation's own rule; without one, quadrature to the relative accuracy ``tol`` (or a
+    fixed Gauss–Hermite rule of ``quad_order`` nodes per axis).
+    """
+    ctx = KernelContext(Init(), tol=tol, order=quad_order)
+    return ctx.gauss(get_activation(activation))(k11, k22, k12)
 
 
 @dataclass
@@ -118,11 +82,30 @@ class KernelLayerTerms:
         return sum(p * (self.C_W * e + self.C_b) for p, e in zip(self.P, self.E, strict=True))
 
 
-def _as_acts(activation, depth: int) -> list[str]:
-    acts = [activation] * depth if isinstance(activation, str) else list(activation)
+def _as_acts(activation, depth: int) -> list:
+    acts = [activation] * depth if isinstance(activation, str | Activation) else list(activation)
     if len(acts) != depth:
         raise FFNNError(f"{depth} hidden layers need {depth} activations, got {len(acts)}")
     return acts
+
+
+def _chain(n0: int, acts: list, C_W: float, C_b: float, parameterization: str, widths):
+    """The output node of x -> Dense -> σ -> ... -> Dense(1), every Dense with one Init.
+
+    Nodes in order: x, then Dense l at position 2l − 1 and its activation at 2l.
+    """
+    init = Init(C_W, C_b=C_b, parameterization=parameterization)
+    widths = widths or [n0] + [1] * len(acts)  # the NTK-parameterization limit ignores widths
+    h = Input(n0)
+    for n, act in zip(widths[1:], acts, strict=True):
+        h = Act(act)(Dense(int(n), init=init)(h))
+    return Dense(1, init=init)(h)
+
+
+def _sweep(X1, X2, depth, activation, C_W, C_b, quad_order, parameterization="ntk", widths=None):
+    n0 = np.atleast_2d(np.asarray(X1)).shape[1]
+    out = _chain(n0, _as_acts(activation, depth), C_W, C_b, parameterization, widths)
+    return kernel_sweep(out, X1, X2, order=quad_order)
 
 
 def ntk_layer_terms(
@@ -133,38 +116,21 @@ def ntk_layer_terms(
     activation: str | list[str] = "relu",
     C_W: float = 2.0,
     C_b: float = 0.0,
-    quad_order: int = 24,
+    quad_order: int | None = None,
 ) -> KernelLayerTerms:
     """Per-layer infinite-width kernels for L = ``depth`` hidden layers (see module docstring).
 
     X1: (n1, n_0), X2: (n2, n_0). ``C_W``, ``C_b`` are the weight and bias variances (one value
-    for every layer). Computed in float64.
+    for every layer). Computed in float64 by the kernel sweep over the chain.
     """
-    X1 = np.atleast_2d(np.asarray(X1, dtype=np.float64))
-    X2 = X1 if X2 is None else np.atleast_2d(np.asarray(X2, dtype=np.float64))
-    if X1.shape[1] != X2.shape[1]:
-        raise FFNNError(f"X1 and X2 need the same number of features: {X1.shape} vs {X2.shape}")
-    acts = _as_acts(activation, depth)
-    n0 = X1.shape[1]
-    e12 = X1 @ X2.T / n0
-    e11, e22 = np.sum(X1 * X1, 1) / n0, np.sum(X2 * X2, 1) / n0
-    Ks, Es, chis = [], [e12], []
-    for act in acts + [None]:
-        K12, K11, K22 = C_b + C_W * e12, C_b + C_W * e11, C_b + C_W * e22
-        Ks.append(K12)
-        if act is None:
-            break
-        e12, d12 = gaussian_expectations(
-            act, K11[:, None], K22[None, :], K12, quad_order=quad_order
-        )
-        e11 = gaussian_expectations(act, K11, K11, K11, quad_order=quad_order)[0]
-        e22 = gaussian_expectations(act, K22, K22, K22, quad_order=quad_order)[0]
-        Es.append(e12)
-        chis.append(C_W * d12)
-    P = [np.ones_like(Ks[0])]
+    ks = _sweep(X1, X2, depth, activation, C_W, C_b, quad_order)
+    K = [ks[2 * l - 1].K12 for l in range(1, depth + 2)]
+    E = [ks[2 * l - 2].K12 for l in range(1, depth + 2)]
+    chis = [C_W * ks[2 * l].Kdot12 for l in range(1, depth + 1)]
+    P = [np.ones_like(K[0])]
     for chi in reversed(chis):
         P.insert(0, P[0] * chi)
-    return KernelLayerTerms(Ks, Es, P, float(C_W), float(C_b))
+    return KernelLayerTerms(K, E, P, float(C_W), float(C_b))
 
 
 def analytic_ntk(
@@ -177,7 +143,7 @@ def analytic_ntk(
     C_b: float = 0.0,
     parameterization: str = "ntk",
     widths: list[int] | None = None,
-    quad_order: int = 24,
+    quad_order: int | None = None,
 ) -> np.ndarray:
     """Infinite-width NTK Θ(X1, X2): (n1, n2) of a network with ``depth`` hidden layers.
 
@@ -186,19 +152,19 @@ def analytic_ntk(
     gives the expected NTK of a wide standard-parameterization network, Σ_l P_l (n_{l-1} E_l + 1):
     there ∂z/∂W is larger by √(n_{l-1}/C_W) and ∂z/∂b by 1/√C_b than in the NTK one.
     """
-    t = ntk_layer_terms(
-        X1, X2, depth=depth, activation=activation, C_W=C_W, C_b=C_b, quad_order=quad_order
-    )
-    if parameterization == "ntk":
-        return t.ntk
-    if parameterization != "standard":
+    if parameterization not in ("ntk", "standard"):
         raise FFNNError(f"parameterization must be 'ntk' or 'standard', got {parameterization!r}")
-    if widths is None or len(widths) != depth + 1:
+    if parameterization == "ntk":
+        widths = None
+    elif widths is None or len(widths) != depth + 1:
         raise FFNNError(
             f"the standard-parameterization NTK depends on the widths: pass widths=[n_0, ..., "
             f"n_L] ({depth + 1} numbers)"
         )
-    return sum(p * (n * e + 1.0) for p, e, n in zip(t.P, t.E, widths, strict=True))
+    elif widths[0] != np.atleast_2d(np.asarray(X1)).shape[1]:
+        raise FFNNError(f"widths[0] = {widths[0]} must be the number of features n_0 of X1")
+    ks = _sweep(X1, X2, depth, activation, C_W, C_b, quad_order, parameterization, widths)
+    return ks[-1].T12
 
 
 def analytic_nngp(
@@ -209,44 +175,26 @@ def analytic_nngp(
     activation: str | list[str] = "relu",
     C_W: float = 2.0,
     C_b: float = 0.0,
-    quad_order: int = 24,
+    quad_order: int | None = None,
 ) -> np.ndarray:
     """Infinite-width NNGP kernel K = Cov(z^(L+1)(x), z^(L+1)(x')): (n1, n2).
 
     The same in the standard and the NTK parameterization.
     """
-    t = ntk_layer_terms(
-        X1, X2, depth=depth, activation=activation, C_W=C_W, C_b=C_b, quad_order=quad_order
-    )
-    return t.K[-1]
+    return _sweep(X1, X2, depth, activation, C_W, C_b, quad_order)[-1].K12
 
 
-def kernels_for(net, X1, X2=None, *, quad_order: int = 24) -> tuple[np.ndarray, np.ndarray]:
-    """(K, Θ) of the infinite-width limit of ``net``'s architecture (a chain made by ``mlp``).
+def kernels_for(
+    net, X1, X2=None, *, quad_order: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(K, Θ) of the infinite-width limit of ``net``'s architecture, per output unit.
 
-    Reads the activations and each layer's (C_W, C_b) from the network; all layers must share
-    one Init. For a network in the NTK parameterization Θ is the limit of its empirical NTK;
-    for a standard one the expected kernel at the network's widths is returned.
+    The kernel sweep over the network's own graph (a chain or a DAG of Dense, activations, Add
+    and Concat; see :mod:`ffnn.core.kernels` for what is refused), with each layer's Init. For a
+    network in the NTK parameterization Θ is the limit of its empirical NTK; for a standard one
+    the expected kernel at the network's widths is returned.
     """
-    from ffnn.core.layers import Act, Dense
-
-    if not net.is_chain:
-        raise FFNNError("kernels_for needs a chain network (mlp / Sequential); got a DAG")
-    acts = [n.layer.activation.name for n in net.nodes if isinstance(n.layer, Act)]
-    layers = [n.layer for n in net.nodes if isinstance(n.layer, Dense)]
-    inits = {
-        (i.C_W(lay.n_in, lay.n_out), i.bias_variance(), i.parameterization)
-        for i, lay in zip(net.inits, layers, strict=True)
-    }
-    if len(inits) != 1:
-        raise FFNNError(
-            f"kernels_for needs one (C_W, C_b, parameterization) for all layers, got {inits}"
-        )
-    C_W, C_b, par = inits.pop()
-    kw = dict(depth=len(acts), activation=acts, C_W=C_W, C_b=C_b, quad_order=quad_order)
-    K = analytic_nngp(X1, X2, **kw)
-    widths = [lay.n_in for lay in layers]
-    return K, analytic_ntk(X1, X2, parameterization=par, widths=widths, **kw)
+    return nngp_ntk(net, X1, X2, order=quad_order)
 
 
 def kernel_regression(K_test_train: np.ndarray, K_train: np.ndarray, y_train, *, ridge=0.0):
