@@ -124,6 +124,47 @@ def _skip_request_methods(app, what, name, obj, skip, options):
     return None
 
 
+_FIELDS = {"Parameters", "Attributes", "Other Parameters", "Keyword Arguments", "Raises"}
+_FIELD = re.compile(r"^(\s*)([^:\s][^:]*?) : (.+)$")
+
+
+def _is_header(lines: list[str], i: int) -> bool:
+    nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
+    return bool(lines[i].strip()) and len(nxt) >= 3 and set(nxt) == {"-"}
+
+
+def _is_type(rest: str, next_line: str, indent: int) -> bool:
+    """numpydoc's "name : type" (a short type, the description on the next, indented line) as
+    against this project's "name : description" on one line."""
+    text = rest.strip()
+    described_below = bool(next_line.strip()) and _indent(next_line) > indent
+    runs_on = text.endswith(",") or text.split()[-1] in {"a", "an", "the", "or", "and", "of"}
+    short = len(text.split()) <= 8 and ";" not in text and text[-1] != "."
+    return described_below and short and not runs_on
+
+
+def _numpy_sections(app, what, name, obj, options, lines):
+    """Before napoleon: read "name : description" as a description (not a type), and end a
+    Parameters-like section at a paragraph that is not a field (it becomes Notes)."""
+    out, section, base = [], None, 0
+    for i, line in enumerate(lines):
+        if _is_header(lines, i):
+            section, base = line.strip(), _indent(line)
+        elif section in _FIELDS and line.strip() and _indent(line) == base and i > 0:
+            m = _FIELD.match(line)
+            if m and not set(line.strip()) <= {"-"}:
+                nxt = lines[i + 1] if i + 1 < len(lines) else ""
+                if not _is_type(m.group(3), nxt, base):
+                    out += [m.group(1) + m.group(2), m.group(1) + "    " + m.group(3)]
+                    continue
+            elif not lines[i - 1].strip() and len(line.split()) > 3:
+                out += [" " * base + "Notes", " " * base + "-----"]
+                section = "Notes"
+        out.append(line)
+    lines[:] = out
+
+
 def setup(app):
+    app.connect("autodoc-process-docstring", _numpy_sections, priority=400)
     app.connect("autodoc-process-docstring", _notation)
     app.connect("autodoc-skip-member", _skip_request_methods)

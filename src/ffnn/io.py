@@ -146,7 +146,19 @@ def _build_net(tensors: dict[str, np.ndarray], header: dict, path) -> Network:
 
 # --- models ------------------------------------------------------------------------------------
 def save_model(path: str | os.PathLike, net: Network, metadata: dict | None = None) -> None:
-    """Save the architecture and θ of ``net`` (and JSON-able ``metadata``) to ``path``."""
+    """Save the architecture and θ of ``net`` (and JSON-able ``metadata``) to ``path``.
+
+    The file is safetensors (no pickle): one tensor per parameter block W^(l): (n_l, n_{l-1})
+    and b^(l): (n_l,), and the network's :meth:`~ffnn.core.Network.config` with ``metadata`` as
+    JSON in the header. It is written atomically (a temporary file, then ``os.replace``), so an
+    error never leaves half a file. :func:`load_model` reads it back, bit for bit.
+
+    >>> net = ffnn.mlp([4, 8, 3], "relu", output="softmax", rng=0)
+    >>> ffnn.save_model("model.safetensors", net, {"classes": ["a", "b", "c"]})  # doctest: +SKIP
+    >>> net2, meta = ffnn.load_model("model.safetensors")                     # doctest: +SKIP
+    >>> bool((net2.theta == net.theta).all()), meta["classes"]                # doctest: +SKIP
+    (True, ['a', 'b', 'c'])
+    """
     if not isinstance(net, Network):
         raise FFNNError(f"save_model needs a Network, got {type(net).__name__}")
     header = {"format": MODEL_FORMAT, "network": net.config(), "metadata": metadata or {}}

@@ -29,6 +29,33 @@ class History:
     "callback", "interrupted", or a sentence starting "training diverged" (then ``diverged`` is
     True); ``message`` says it in words. ``state`` (not saved by to_json) holds the optimizer state
     and epoch count, to pass to ``fit(..., state=hist.state)`` to continue training.
+
+    Parameters
+    ----------
+    records : one dict per epoch (the columns of the module docstring); ``fit`` fills them.
+    stop_reason, message : why the run ended, as a key and in words.
+    best_epoch : the epoch whose θ was restored by early stopping (None otherwise).
+    config : the run's settings (optimizer, lr, batch size, …), JSON-able.
+    state : the optimizer state and counters to continue from.
+
+    Notes
+    -----
+    Use it as a table: ``len(hist)`` epochs, ``hist.keys()`` (= ``hist.columns``),
+    ``"val_loss" in hist``, ``hist.to_pandas()`` (a DataFrame indexed by epoch), ``to_json`` /
+    ``to_csv`` and back. ``hist.plot()`` draws the loss per epoch (:func:`ffnn.plot.plot_history`)
+    and in a notebook a History displays as HTML: the stop reason, a loss sketch, the first and
+    last epochs.
+
+    Examples
+    --------
+    >>> hist = ffnn.fit(net, X, y, "cross_entropy", epochs=50, validation=0.2,
+    ...                 early_stopping=5, metrics=["accuracy"])      # doctest: +SKIP
+    >>> hist.stop_reason, hist.best_epoch, hist["val_accuracy"][-1]  # doctest: +SKIP
+    ('early_stopping', 31, 0.96)
+    >>> ax = hist.plot("accuracy")                                   # doctest: +SKIP
+    >>> h = History([{"epoch": 1, "train_loss": 0.9}, {"epoch": 2, "train_loss": 0.4}])
+    >>> len(h), h.keys(), h["train_loss"]
+    (2, ['epoch', 'train_loss'], [0.9, 0.4])
     """
 
     def __init__(
