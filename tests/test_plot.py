@@ -18,6 +18,7 @@ from ffnn.plot import (
     plot_distributions,
     plot_history,
     plot_saturation,
+    save_run_figures,
 )
 from ffnn.train import History
 
@@ -185,3 +186,17 @@ def test_plotting_never_imports_pyplot_or_switches_the_backend():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "Figure"
+
+
+def test_save_run_figures_writes_loss_and_a_boundary_for_2d_inputs(tmp_path):
+    from matplotlib.image import imread
+
+    h = _history()
+    net = _two_class_net()
+    X, y = np.array([[-1.0, 0.0], [1.0, 0.5], [0.5, -1.0]]), np.array([0, 1, 1])
+    files = save_run_figures(tmp_path, h, net, X, y, title="run")
+    assert files == ["loss.png", "boundary.png"]
+    loss = imread(tmp_path / "loss.png")
+    assert loss.shape[1] > 1.8 * loss.shape[0]  # the loss and the accuracy side by side
+    assert save_run_figures(tmp_path / "b", h, ffnn.mlp([3, 2]), np.zeros((4, 3))) == ["loss.png"]
+    assert save_run_figures(tmp_path / "c", History()) == []

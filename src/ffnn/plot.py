@@ -12,6 +12,8 @@ function draws into it. Without one it makes a new Axes: managed by pyplot when 
 * :func:`plot_distributions` — per layer, histograms of z^(l), x^(l) or δ^(l) from a Trace.
 * :func:`plot_saturation` — per hidden layer, the share of σ'(z) ≈ 0 and of dead units.
 * :class:`LivePlot` — a ``fit`` callback that redraws the loss curves in place in a notebook.
+* :func:`save_run_figures` — a training run's ``loss.png`` (loss and metrics side by side) and,
+  for 2-D inputs, ``boundary.png`` (what ``ffnn train`` writes).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "plot_distributions",
     "plot_saturation",
     "LivePlot",
+    "save_run_figures",
 ]
 
 
@@ -147,6 +150,43 @@ def history_figure(history, metrics: Sequence[str] | None = None, *, title: str 
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _write_png(fig, path) -> None:
+    from ffnn.io import atomic_write_bytes
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def save_run_figures(
+    out_dir, history, net=None, X=None, y=None, preprocess=None, *, title: str = ""
+) -> list[str]:
+    """Write a run's figures into ``out_dir`` (atomically); return the file names written.
+
+    ``loss.png``: :func:`history_figure` — the loss and every recorded metric (accuracy, R²)
+    side by side, per epoch (nothing when the history is empty). ``boundary.png``: when X has
+    two columns, :func:`plot_boundary` of ``net`` over X: (n, 2) with the labels or targets y,
+    ``preprocess`` mapping X to the network's inputs (a Preprocessor or a function).
+    """
+    from pathlib import Path
+
+    from matplotlib.figure import Figure
+
+    out, files = Path(out_dir), []
+    out.mkdir(parents=True, exist_ok=True)
+    if len(history):
+        _write_png(history_figure(history, title=title), out / "loss.png")
+        files.append("loss.png")
+    if net is not None and X is not None and np.ndim(X) == 2 and np.shape(X)[1] == 2:
+        fig = Figure(figsize=(6.0, 5.0), layout="constrained")
+        ax = plot_boundary(net, X, y, fig.add_subplot(), preprocess=preprocess)
+        if title:
+            ax.set_title(title)
+        _write_png(fig, out / "boundary.png")
+        files.append("boundary.png")
+    return files
 
 
 # --- decision boundary / surface ---------------------------------------------------------------
