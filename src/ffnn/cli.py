@@ -925,6 +925,9 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="one forward and backward pass, with a gradient check")
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=_demo)
+    from ffnn.playground.cli import add_parser as _add_playground
+
+    _add_playground(sub)
     return p
 
 
