@@ -5,8 +5,8 @@ import warnings
 import numpy as np
 
 import ffnn
-from ffnn.core import Add, Concat, Dense, Input, Network
-from ffnn.display import history_html, in_notebook, network_html, progress_bar
+from ffnn.core import Act, Add, Concat, Dense, Input, Network
+from ffnn.display import graph_svg, history_html, in_notebook, network_html, progress_bar
 from ffnn.train import History
 
 
@@ -27,9 +27,19 @@ def test_dag_network_has_inputs_column_and_an_svg_with_a_box_per_node():
     out = Dense(2)(Concat()(a, x))
     net = Network(x, out)
     html = network_html(net)
-    assert "<svg" in html and html.count("<rect") == len(net.nodes)
-    assert html.count("<line") == sum(len(p) for p in net._parents)
-    assert "(shared)" in html and "inputs" in html
+    assert "<svg" in html and html.count("<rect") == len(net.nodes)  # no activations to merge
+    assert html.count("marker-end=") == sum(len(p) for p in net._parents)
+    assert "(shared)" in html and "inputs" in html and f"({shared.name}, shared)" in html
+
+
+def test_dag_drawing_merges_each_activation_into_its_dense_box():
+    x = Input(2)
+    h = Act("tanh")(Dense(4)(x))
+    net = Network(x, Dense(1)(Concat()(h, x)))
+    svg = graph_svg(net)
+    assert svg.count("<rect") == 4  # input, dense·tanh, concat, dense
+    assert "Dense 4 · tanh" in svg
+    assert svg.count("marker-end=") == 4
 
 
 def test_history_html_shows_stop_reason_and_elides_the_middle():

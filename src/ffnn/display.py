@@ -95,49 +95,84 @@ def network_html(net) -> str:
     return f"<div class='ffnn-network'>{_STYLE}<div>{title}</div>{table}{drawing}</div>"
 
 
-def _depths(net) -> list[int]:
-    """Longest path from the input to each node (the column it is drawn in)."""
-    depth = [0] * len(net.nodes)
-    for i, parents in enumerate(net._parents):
-        if parents:
-            depth[i] = 1 + max(depth[p] for p in parents)
-    return depth
+def _boxes(net) -> tuple[list[int], list[str]]:
+    """Drawn boxes: each node's box index (an activation joins the Dense layer it follows when
+    it is that layer's only reader) and each box's label."""
+    from ffnn.core.layers import Act
+
+    calls: dict[int, int] = {}
+    for node in net.nodes:
+        calls[id(node.layer)] = calls.get(id(node.layer), 0) + 1
+    box_of, labels = [], []
+    for i, node in enumerate(net.nodes):
+        parents = net._parents[i]
+        if (
+            isinstance(node.layer, Act)
+            and len(parents) == 1
+            and len(net._consumers[parents[0]]) == 1
+            and net.nodes[parents[0]].layer is not None
+        ):
+            box = box_of[parents[0]]
+            labels[box] += f" · {node.layer.activation.name}"
+        else:
+            box = len(labels)
+            kind = "Input" if node.layer is None else type(node.layer).__name__
+            shared = f" ({node.layer.name}, shared)" if calls[id(node.layer)] > 1 else ""
+            labels.append(f"{kind} {node.dim}{shared}")
+        box_of.append(box)
+    return box_of, labels
 
 
-def graph_svg(net, *, dx: int = 110, dy: int = 38) -> str:
-    """A small left-to-right SVG drawing of the graph: one box per node, one line per edge."""
-    depth = _depths(net)
-    rows_at: dict[int, int] = {}
-    pos = []
-    for d in depth:
-        r = rows_at.get(d, 0)
-        rows_at[d] = r + 1
-        pos.append((10 + d * dx, 10 + r * dy))
-    w, h = 10 + (max(depth) + 1) * dx, 10 + max(rows_at.values()) * dy
-    bw, bh = dx - 24, dy - 12
+def graph_svg(net, *, dx: int = 130, dy: int = 40) -> str:
+    """A small left-to-right SVG drawing of the graph: a box per layer, a line per edge.
+
+    Boxes sit in columns by their longest distance from the input; an edge that skips columns
+    is drawn as an arc above them. The drawing scales down to the width it is shown in.
+    """
+    box_of, labels = _boxes(net)
+    n = len(labels)
+    edges = sorted(
+        {(box_of[p], box_of[i]) for i, ps in enumerate(net._parents) for p in ps}
+        - {(b, b) for b in range(n)}
+    )
+    col = [0] * n
+    for a, b in edges:  # boxes are in topological order, so one pass suffices
+        col[b] = max(col[b], col[a] + 1)
+    row, used = [0] * n, {}
+    for b in range(n):
+        row[b] = used.get(col[b], 0)
+        used[col[b]] = row[b] + 1
+    bw, bh, top = (
+        dx - 26,
+        dy - 14,
+        10 + 12 * max((col[b] - col[a] - 1 for a, b in edges), default=0),
+    )
+    xy = [(10 + c * dx, top + r * dy) for c, r in zip(col, row, strict=True)]
     parts = []
-    for i, parents in enumerate(net._parents):
-        x1, y1 = pos[i]
-        for p in parents:
-            x0, y0 = pos[p]
-            parts.append(
-                f"<line x1='{x0 + bw}' y1='{y0 + bh / 2}' x2='{x1}' y2='{y1 + bh / 2}' "
-                "stroke='#888' marker-end='url(#ffnn-arrow)'/>"
-            )
-    for node, (x, y) in zip(net.nodes, pos, strict=True):
-        label = html.escape(_kind(node).replace("Act(", "").rstrip(")"))
+    for a, b in edges:
+        (x0, y0), (x1, y1) = xy[a], xy[b]
+        span = col[b] - col[a]
+        if span <= 1 or y0 != y1:
+            d = f"M{x0 + bw},{y0 + bh / 2} L{x1},{y1 + bh / 2}"
+        else:  # an arc over the boxes it skips
+            xa, xb, lift = x0 + bw / 2, x1 + bw / 2, y0 - 12 * span
+            d = f"M{xa},{y0} C{xa},{lift} {xb},{lift} {xb},{y1}"
+        parts.append(f"<path d='{d}' fill='none' stroke='#888' marker-end='url(#ffnn-arrow)'/>")
+    for label, (x, y) in zip(labels, xy, strict=True):
         parts.append(
             f"<rect x='{x}' y='{y}' width='{bw}' height='{bh}' rx='4' fill='#eef3fb' "
             f"stroke='#4a6fa5'/><text x='{x + bw / 2}' y='{y + bh / 2 + 4}' font-size='11' "
-            f"text-anchor='middle' font-family='sans-serif'>{label} {node.dim}</text>"
+            f"text-anchor='middle' font-family='sans-serif'>{html.escape(label)}</text>"
         )
+    w, h = 10 + (max(col) + 1) * dx, top + max(used.values()) * dy
     marker = (
         "<defs><marker id='ffnn-arrow' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='6' "
         "markerHeight='6' orient='auto'><path d='M0,0 L10,5 L0,10 z' fill='#888'/></marker></defs>"
     )
     return (
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' "
-        f"role='img' aria-label='graph of the network'>{marker}{''.join(parts)}</svg>"
+        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {w} {h}' width='100%' "
+        f"style='max-width:{w}px' role='img' aria-label='graph of the network'>"
+        f"{marker}{''.join(parts)}</svg>"
     )
 
 
