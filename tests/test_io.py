@@ -1,4 +1,5 @@
-"""Models and checkpoints: safetensors + JSON, atomic writes, clear errors, no code executed."""
+"""Model files: safetensors + JSON, atomic writes, clear errors, no code executed (checkpoints:
+tests/train/test_checkpoints.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,7 @@ from safetensors.numpy import save_file
 import ffnn
 from ffnn import Act, Add, Concat, Dense, Input, Network
 from ffnn.errors import FFNNError
-from ffnn.io import load_checkpoint, load_model, save_checkpoint, save_model
-from ffnn.train import History, fit
-from ffnn.train.optimizers import adam
+from ffnn.io import load_model, save_model
 
 
 def dag_net(dtype=np.float32):
@@ -132,68 +131,3 @@ def test_mismatched_shapes_and_missing_blocks(tmp_path):
     save_file({"a": np.zeros(1)}, str(bad), metadata=meta)
     with pytest.raises(FFNNError, match="corrupt metadata"):
         load_model(bad)
-
-
-def test_checkpoint_round_trip(tmp_path):
-    net = ffnn.mlp([2, 4, 1], rng=0, dtype=np.float64)
-    opt = adam(0.01)
-    state = opt.init(net.theta)
-    g = np.arange(net.n_params, dtype=np.float64)
-    for _ in range(3):
-        step, state = opt.update(g, state, net.theta)
-        net.theta += step
-    rng = np.random.default_rng(5)
-    rng.standard_normal(10)
-    hist = History([{"epoch": 1, "train_loss": 0.5}], stop_reason="max_epochs")
-    path = tmp_path / "c.ckpt"
-    save_checkpoint(
-        path,
-        net,
-        optimizer_state=state,
-        epoch=4,
-        rng=rng,
-        history=hist,
-        loop={"pos": 2},
-        arrays={"best_theta": net.theta * 2},
-        metadata={"who": "test"},
-    )
-    c = load_checkpoint(path)
-    np.testing.assert_array_equal(c.net.theta, net.theta)
-    assert c.epoch == 4 and c.loop == {"pos": 2} and c.metadata == {"who": "test"}
-    assert c.optimizer_state["step"] == 3
-    np.testing.assert_array_equal(c.optimizer_state["adam"]["m"], state["adam"]["m"])
-    np.testing.assert_array_equal(c.optimizer_state["adam"]["v"], state["adam"]["v"])
-    assert "_u" not in c.optimizer_state
-    np.testing.assert_array_equal(c.arrays["best_theta"], net.theta * 2)
-    assert c.history.records == hist.records
-    r2 = np.random.default_rng(0)
-    r2.bit_generator.state = c.rng_state
-    np.testing.assert_array_equal(r2.standard_normal(4), rng.standard_normal(4))
-    # the model of a checkpoint loads; a model is not a checkpoint
-    assert np.array_equal(load_model(path)[0].theta, net.theta)
-    save_model(tmp_path / "m", net)
-    with pytest.raises(FFNNError, match="not a checkpoint"):
-        load_checkpoint(tmp_path / "m")
-
-
-def test_fit_checkpoint_is_written_atomically_each_epoch(tmp_path):
-    rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((20, 2)), rng.standard_normal(20)
-    epochs_seen = []
-
-    def look(net, epoch, logs):
-        if (tmp_path / "run.ckpt").exists():
-            epochs_seen.append(load_checkpoint(tmp_path / "run.ckpt").epoch)
-
-    fit(
-        ffnn.mlp([2, 3, 1], rng=0),
-        X,
-        y,
-        epochs=3,
-        checkpoint=tmp_path / "run.ckpt",
-        callbacks=[look],
-        progress=False,
-    )
-    assert epochs_seen == [1, 2]  # the callback runs before that epoch's checkpoint
-    assert load_checkpoint(tmp_path / "run.ckpt").epoch == 3
-    assert os.listdir(tmp_path) == ["run.ckpt"]

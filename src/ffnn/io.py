@@ -1,11 +1,11 @@
-"""Models and checkpoints on disk: safetensors arrays plus JSON metadata, no pickle.
+"""Model files on disk: safetensors arrays plus JSON metadata, no pickle; atomic writes.
 
-One file holds everything. The arrays are safetensors tensors: each W^(l): (n_l, n_{l-1}) and
-b^(l): (n_l,) under its block name ("dense_3.W", as ``net.param_blocks()``), and for a checkpoint
-the optimizer's state arrays ("optimizer/adam/m") and the fit loop's arrays ("loop/best_theta").
-The JSON goes into the safetensors header (``__metadata__["ffnn"]``): the architecture
-``net.config()``, the user's metadata, and for a checkpoint the epoch, the optimizer step, the
-random generator's ``bit_generator.state``, the history and the loop's bookkeeping.
+One file holds a model. The arrays are safetensors tensors: each W^(l): (n_l, n_{l-1}) and
+b^(l): (n_l,) under its block name ("dense_3.W", as ``net.param_blocks()``). The JSON goes into
+the safetensors header (``__metadata__["ffnn"]``): the architecture ``net.config()`` and the
+user's metadata. Training checkpoints (θ plus the optimizer, generator and loop state) are
+training state: they live in :mod:`ffnn.train.checkpoints`, built on the helpers here
+(``save_checkpoint``, ``load_checkpoint`` and ``Checkpoint`` stay importable from ``ffnn.io``).
 
 Writes are atomic: the bytes go to a temporary file in the target's folder, are flushed to disk,
 and replace the target with ``os.replace``; a failed write leaves the old file (or none) and no
@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,16 +27,11 @@ from ffnn.errors import FFNNError
 __all__ = [
     "save_model",
     "load_model",
-    "save_checkpoint",
-    "load_checkpoint",
-    "Checkpoint",
     "atomic_write_bytes",
 ]
 
 MODEL_FORMAT = "ffnn.model/1"
 CHECKPOINT_FORMAT = "ffnn.checkpoint/1"
-_OPT = "optimizer/"
-_LOOP = "loop/"
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -174,103 +168,10 @@ def load_model(path: str | os.PathLike) -> tuple[Network, dict]:
     return _build_net(tensors, header, path), header.get("metadata") or {}
 
 
-# --- checkpoints -------------------------------------------------------------------------------
-@dataclass
-class Checkpoint:
-    """What :func:`load_checkpoint` returns.
+def __getattr__(name: str):
+    """The checkpoint names live in :mod:`ffnn.train.checkpoints`; kept importable from here."""
+    if name in ("save_checkpoint", "load_checkpoint", "Checkpoint"):
+        from ffnn.train import checkpoints
 
-    ``optimizer_state``: ``{"step": t, block: {name: (p,) array}}`` (no work buffers);
-    ``rng_state``: a ``bit_generator.state`` dict; ``loop``: the fit loop's JSON bookkeeping;
-    ``arrays``: the loop's arrays (e.g. ``best_theta``, the epoch's ``order``).
-    """
-
-    net: Network
-    epoch: int = 0
-    optimizer_state: dict | None = None
-    rng_state: dict | None = None
-    history: object | None = None
-    loop: dict = field(default_factory=dict)
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    metadata: dict = field(default_factory=dict)
-
-
-def save_checkpoint(
-    path: str | os.PathLike,
-    net: Network,
-    *,
-    optimizer_state: dict | None = None,
-    epoch: int = 0,
-    rng: np.random.Generator | dict | None = None,
-    history=None,
-    loop: dict | None = None,
-    arrays: dict[str, np.ndarray] | None = None,
-    metadata: dict | None = None,
-) -> None:
-    """Save everything needed to continue training exactly: θ, the optimizer state, the epoch,
-    the generator state (a Generator or its ``bit_generator.state``), the history, the loop's
-    bookkeeping and arrays, and user metadata. Work buffers (keys starting "_") are skipped."""
-    if not isinstance(net, Network):
-        raise FFNNError(f"save_checkpoint needs a Network, got {type(net).__name__}")
-    tensors = _param_tensors(net)
-    opt_header = None
-    if optimizer_state is not None:
-        opt_header = {"step": int(optimizer_state.get("step", 0)), "blocks": {}}
-        for key, arrays_ in optimizer_state.items():
-            if key.startswith("_") or not isinstance(arrays_, dict):
-                continue
-            opt_header["blocks"][key] = sorted(arrays_)
-            for name, a in arrays_.items():
-                tensors[f"{_OPT}{key}/{name}"] = np.ascontiguousarray(a)
-    for name, a in (arrays or {}).items():
-        tensors[f"{_LOOP}{name}"] = np.ascontiguousarray(a)
-    rng_state = rng.bit_generator.state if isinstance(rng, np.random.Generator) else rng
-    hist = history.to_dict() if hasattr(history, "to_dict") else history
-    header = {
-        "format": CHECKPOINT_FORMAT,
-        "network": net.config(),
-        "epoch": int(epoch),
-        "optimizer": opt_header,
-        "rng_state": rng_state,
-        "history": hist,
-        "loop": loop or {},
-        "metadata": metadata or {},
-    }
-    atomic_write_bytes(path, _encode(tensors, header))
-
-
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Read a checkpoint written by :func:`save_checkpoint` (or by ``fit(checkpoint=...)``)."""
-    tensors, header = _read(path, "checkpoint")
-    if header.get("format") != CHECKPOINT_FORMAT:
-        raise FFNNError(
-            f"{str(path)!r} is not a checkpoint (format {header.get('format')!r}); a model file "
-            "has no training state: load it with load_model"
-        )
-    net = _build_net(tensors, header, path)
-    opt_state = None
-    if header.get("optimizer") is not None:
-        oh = header["optimizer"]
-        opt_state = {"step": int(oh.get("step", 0))}
-        for key, names in oh.get("blocks", {}).items():
-            opt_state[key] = {}
-            for name in names:
-                t = tensors.get(f"{_OPT}{key}/{name}")
-                if t is None:
-                    raise FFNNError(f"{str(path)!r}: optimizer array {key}/{name} is missing")
-                opt_state[key][name] = t
-    arrays = {k[len(_LOOP) :]: v for k, v in tensors.items() if k.startswith(_LOOP)}
-    history = None
-    if header.get("history") is not None:
-        from ffnn.train.history import History
-
-        history = History.from_dict(header["history"])
-    return Checkpoint(
-        net=net,
-        epoch=int(header.get("epoch", 0)),
-        optimizer_state=opt_state,
-        rng_state=header.get("rng_state"),
-        history=history,
-        loop=header.get("loop") or {},
-        arrays=arrays,
-        metadata=header.get("metadata") or {},
-    )
+        return getattr(checkpoints, name)
+    raise AttributeError(f"module 'ffnn.io' has no attribute {name!r}")

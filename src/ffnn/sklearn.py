@@ -75,7 +75,6 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import optimize as sp_optimize
 from scipy import special
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -89,11 +88,13 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ffnn.core.graph import Network, mlp
 from ffnn.core.init import Init, as_init
-from ffnn.core.losses import MSE, Loss, _Regression, get_loss
+from ffnn.core.losses import MSE, Loss, get_loss
 from ffnn.errors import FFNNError
+from ffnn.train.lbfgs import L2OnWeights, lbfgs
 from ffnn.train.loop import fit as ffnn_fit
 from ffnn.train.optimizers import Block, Optimizer, chain, get_optimizer
 from ffnn.train.schedules import get_schedule
+from ffnn.train.stopping import AdaptiveRate, NoImprovement, RateMultiplier
 
 __all__ = ["FFNNClassifier", "FFNNRegressor", "HalfSquaredError"]
 
@@ -102,7 +103,10 @@ _FFNN_SOLVERS = ("gd", "momentum", "nesterov", "rmsprop", "adamw")
 
 
 class HalfSquaredError(MSE):
-    """scikit-learn's "squared_error": L = 1/(2n) Σ_i ‖y_i − f(x_i)‖² (half the notes' MSE)."""
+    """scikit-learn's "squared_error": L = 1/(2n) Σ_i ‖y_i − f(x_i)‖² (half the notes' MSE).
+
+    L and δ are MSE's, halved (exact in binary floating point: the same bits as computing the
+    half directly)."""
 
     name = "half_squared_error"
 
@@ -110,56 +114,31 @@ class HalfSquaredError(MSE):
         return 0.5 * r * r, r.copy()
 
     def value_and_delta(self, z, y, output):
-        return _Regression.value_and_delta(self, z, y, output)
+        value, delta = _MSE.value_and_delta(z, y, output)
+        delta *= 0.5
+        return 0.5 * value, delta
 
     def value_and_delta_into(self, z, Y, output, out=None):
-        """The fit loop's path (Y checked beforehand): identity output, δ = r / n in ``out``."""
-        if output.name != "identity" or out is None:
-            return self.value_and_delta(z, Y, output)
-        r = np.subtract(z, Y, out=out)
-        n = z.shape[0]
-        value = float(0.5 * np.square(r).sum(dtype=np.float64) / n)
-        r /= n
-        return value, r
+        """The fit loop's path (Y checked beforehand): MSE's, with δ in ``out``, halved."""
+        value, delta = _MSE.value_and_delta_into(z, Y, output, out=out)
+        delta *= 0.5
+        return 0.5 * value, delta
 
     def d2_elementwise(self, r):
         return np.ones_like(r)
 
 
-class _Rate:
-    """The learning-rate multiplier s(t) that the epoch callback changes (invscaling, adaptive),
-    times an optional ffnn schedule."""
-
-    def __init__(self, schedule=None):
-        self.value = 1.0
-        self.schedule = schedule
-
-    def __call__(self, t: int) -> float:
-        return self.value if self.schedule is None else self.value * self.schedule(t)
-
-    def to_dict(self) -> dict:
-        inner = self.schedule
-        inner = (
-            inner.to_dict()
-            if hasattr(inner, "to_dict")
-            else (None if inner is None else repr(inner))
-        )
-        return {"name": "sklearn_rate", "value": self.value, "schedule": inner}
+_MSE = MSE()
 
 
-def _l2_on_weights(w_slices: list[slice], strength: list[float]) -> Block:
+def _l2_block(penalty: L2OnWeights, strength: list[float]) -> Block:
     """u ← u + λ W on the weight blocks of θ only (biases are not penalized); λ = strength[0]."""
 
     def init(theta):
         return {}
 
     def apply(u, st, theta, t, tmp):
-        lam = strength[0]
-        if lam:
-            for sl in w_slices:
-                np.multiply(theta[sl], lam, out=tmp[sl])
-                u[sl] += tmp[sl]
-        return u
+        return penalty.add_gradient(u, theta, strength[0], tmp)
 
     return Block("l2_W", init, apply, {"alpha_over_batch": strength[0]})
 
@@ -173,6 +152,37 @@ def _generator(random_state) -> np.random.Generator:
         return np.random.default_rng(int(random_state))
     rs = check_random_state(random_state)
     return np.random.default_rng(int(rs.randint(np.iinfo(np.int32).max)))
+
+
+class _EpochScore:
+    """After each epoch: the estimator's bookkeeping (``n_iter_``, ``t_``, ``loss_`` with the
+    penalty, ``loss_curve_``, ``validation_scores_``, invscaling η), and the score that
+    scikit-learn's no-improvement rule reads (the validation score, else ``loss_``)."""
+
+    def __init__(self, est, n: int, bs: int, Xv, yv, rate: RateMultiplier | None):
+        self.est, self.n, self.bs, self.Xv, self.yv, self.rate = est, n, bs, Xv, yv, rate
+        self.penalty = L2OnWeights(est.network_, est.alpha)
+        self.invscaling = (
+            est.solver == "sgd" and rate is not None and est.learning_rate == "invscaling"
+        )
+
+    def __call__(self, net, epoch, logs) -> float:
+        est = self.est
+        est.n_iter_ += 1
+        est.t_ += self.n
+        est.loss_ = float(logs["train_loss"]) + self.penalty.value(net.theta, self.bs)
+        est.loss_curve_.append(est.loss_)
+        if est.verbose:
+            print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
+        score = est.loss_
+        if self.Xv is not None:
+            score = est._val_score(self.Xv, self.yv)
+            est.validation_scores_.append(score)
+            if est.verbose:
+                print(f"Validation score: {score:f}")
+        if self.invscaling:
+            self.rate.value = 1.0 / (est.t_ + 1) ** est.power_t
+        return score
 
 
 class _BaseFFNN(BaseEstimator):
@@ -317,17 +327,30 @@ class _BaseFFNN(BaseEstimator):
             )
         return int(np.clip(bs, 1, n))
 
-    def _w_slices(self) -> list[slice]:
-        return [sl for name, sl in self.network_.param_blocks() if name.endswith(".W")]
-
-    def _optimizer(self, steps_per_epoch: int) -> tuple[Optimizer, _Rate | None, list[float]]:
+    def _optimizer(
+        self, steps_per_epoch: int
+    ) -> tuple[Optimizer, RateMultiplier | None, list[float]]:
         """The ffnn optimizer: L2 on W (α/B, set per call), then the solver's chain."""
         strength = [0.0]
-        l2 = _l2_on_weights(self._w_slices(), strength)
+        l2 = _l2_block(L2OnWeights(self.network_, self.alpha), strength)
         s = self.solver
         if isinstance(s, Optimizer):
             return chain(l2, s, name=s.name), None, strength
-        hyper = {}
+        name, hyper = self._solver_hyper()
+        sched = None
+        if self.schedule is not None:
+            sched = get_schedule(
+                self.schedule,
+                total_steps=self.max_iter * steps_per_epoch,
+                steps_per_epoch=steps_per_epoch,
+            )
+        rate = RateMultiplier(sched)
+        base = get_optimizer(name, self.learning_rate_init, rate, **hyper)
+        return chain(l2, base, name=name), rate, strength
+
+    def _solver_hyper(self) -> tuple[str, dict]:
+        """The ffnn optimizer's name and hyperparameters for a solver named by a string."""
+        s, hyper = self.solver, {}
         if s == "sgd":
             name = "nesterov" if self.nesterovs_momentum else "momentum"
             if self.momentum == 0:
@@ -343,24 +366,7 @@ class _BaseFFNN(BaseEstimator):
             elif s == "rmsprop":
                 hyper["eps"] = self.epsilon
         hyper.update(self.optimizer_params or {})
-        sched = None
-        if self.schedule is not None:
-            sched = get_schedule(
-                self.schedule,
-                total_steps=self.max_iter * steps_per_epoch,
-                steps_per_epoch=steps_per_epoch,
-            )
-        rate = _Rate(sched)
-        base = get_optimizer(name, self.learning_rate_init, rate, **hyper)
-        return chain(l2, base, name=name), rate, strength
-
-    def _penalty(self, scale: float) -> float:
-        """α/2 Σ_l ‖W^(l)‖²_F / scale."""
-        if not self.alpha:
-            return 0.0
-        theta = self.network_.theta
-        total = sum(float(np.dot(theta[sl], theta[sl])) for sl in self._w_slices())
-        return 0.5 * self.alpha * total / scale
+        return name, hyper
 
     # --- fitting ----------------------------------------------------------------------------
     def _fit(self, X, y, incremental: bool):
@@ -410,103 +416,39 @@ class _BaseFFNN(BaseEstimator):
             self._fit_stochastic(X, Y, loss, incremental)
         return self
 
-    def _fit_stochastic(self, X, Y, loss: Loss, incremental: bool) -> None:
-        rng = self._rng
-        Xv = yv = None
-        if self.early_stopping:
-            stratify = self._stratify(Y)
-            seed = int(rng.integers(np.iinfo(np.int32).max))
-            X, Xv, Y, Yv = train_test_split(
-                X, Y, random_state=seed, test_size=self.validation_fraction, stratify=stratify
+    def _split(self, X, Y):
+        """(X, Y, Xv, yv): scikit-learn's stratified validation split when early stopping."""
+        if not self.early_stopping:
+            return X, Y, None, None
+        seed = int(self._rng.integers(np.iinfo(np.int32).max))
+        X, Xv, Y, Yv = train_test_split(
+            X, Y, random_state=seed, test_size=self.validation_fraction, stratify=self._stratify(Y)
+        )
+        if Xv.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the size "
+                "of your dataset."
             )
-            if Xv.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' or the size "
-                    "of your dataset."
-                )
-            yv = self._decode(Yv)
+        return X, Y, Xv, self._decode(Yv)
+
+    def _fit_stochastic(self, X, Y, loss: Loss, incremental: bool) -> None:
+        X, Y, Xv, yv = self._split(X, Y)
         n = X.shape[0]
         bs = self._batch(n)
-        steps = -(-n // bs)
-        opt, rate, strength = self._optimizer(steps)
+        opt, rate, strength = self._optimizer(-(-n // bs))
         strength[0] = self.alpha / bs
         if not incremental or self._state is None:
             self._state = None
             self._lr_scale = 1.0
-        sgd_rule = self.solver == "sgd" and rate is not None
         if rate is not None:
             rate.value = self._lr_scale
-        net = self.network_
-        theta = net.theta
-        early = self.early_stopping
-        best_theta = theta.copy() if early else None
+        rule = self._no_improvement(_EpochScore(self, n, bs, Xv, yv, rate), rate)
         self.n_iter_ = 0
-        stop = {"message": None}
-
-        def on_epoch(net_, epoch, logs):
-            self.n_iter_ += 1
-            self.t_ += n
-            self.loss_ = float(logs["train_loss"]) + self._penalty(bs)
-            self.loss_curve_.append(self.loss_)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-            if early:
-                score = self._val_score(Xv, yv)
-                self.validation_scores_.append(score)
-                if self.verbose:
-                    print(f"Validation score: {score:f}")
-                if score < self.best_validation_score_ + self.tol:
-                    self._no_improvement_count += 1
-                else:
-                    self._no_improvement_count = 0
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    np.copyto(best_theta, theta)
-            else:
-                if self.loss_ > self.best_loss_ - self.tol:
-                    self._no_improvement_count += 1
-                else:
-                    self._no_improvement_count = 0
-                if self.loss_ < self.best_loss_:
-                    self.best_loss_ = self.loss_
-            if sgd_rule and self.learning_rate == "invscaling":
-                rate.value = 1.0 / (self.t_ + 1) ** self.power_t
-            if self._no_improvement_count > self.n_iter_no_change:
-                what = "Validation score" if early else "Training loss"
-                msg = (
-                    f"{what} did not improve more than tol={self.tol:f} for "
-                    f"{self.n_iter_no_change} consecutive epochs."
-                )
-                if sgd_rule and self.learning_rate == "adaptive":
-                    if self.learning_rate_init * rate.value <= 1e-6:
-                        stop["message"] = msg + " Learning rate too small. Stopping."
-                        return True
-                    rate.value /= 5.0
-                    if self.verbose:
-                        lr = self.learning_rate_init * rate.value
-                        print(msg + f" Setting learning rate to {lr:f}")
-                    self._no_improvement_count = 0
-                    return None
-                stop["message"] = msg
-                if self.verbose:
-                    print(msg + " Stopping.")
-                return True
-            return None
-
         hist = ffnn_fit(
-            net,
-            X,
-            Y,
-            loss,
-            optimizer=opt,
-            batch_size=bs,
-            epochs=1 if incremental else self.max_iter,
-            callbacks=[on_epoch],
-            rng=rng,
-            progress=False,
-            state=self._state,
-            shuffle=bool(self.shuffle),
-        )
+            self.network_, X, Y, loss, optimizer=opt, batch_size=bs,
+            epochs=1 if incremental else self.max_iter, callbacks=[rule], rng=self._rng,
+            progress=False, state=self._state, shuffle=bool(self.shuffle),
+        )  # fmt: skip
         self.history_ = hist
         self._state = {
             "optimizer": {
@@ -516,13 +458,17 @@ class _BaseFFNN(BaseEstimator):
         }
         if rate is not None:
             self._lr_scale = rate.value
-        if early:
-            np.copyto(theta, best_theta)
+        self._no_improvement_count = rule.count
+        if self.early_stopping:
+            self.best_validation_score_ = rule.best
+            rule.restore(self.network_)
+        else:
+            self.best_loss_ = rule.best
         if hist.diverged:
             return
         if (
             not incremental
-            and stop["message"] is None
+            and rule.message is None
             and self.n_iter_ == self.max_iter
             and hist.stop_reason == "max_epochs"
         ):
@@ -533,46 +479,36 @@ class _BaseFFNN(BaseEstimator):
                 stacklevel=3,
             )
 
+    def _no_improvement(self, score, rate) -> NoImprovement:
+        """scikit-learn's rule on the training loss, or on the validation score (keeping the
+        best θ) with early stopping; adaptive η for solver="sgd"."""
+        early = self.early_stopping
+        adaptive = None
+        if self.solver == "sgd" and rate is not None and self.learning_rate == "adaptive":
+            adaptive = AdaptiveRate(rate, self.learning_rate_init)
+        return NoImprovement(
+            score, self.tol, self.n_iter_no_change, maximize=early,
+            best=self.best_validation_score_ if early else self.best_loss_,
+            count=self._no_improvement_count, keep_best=self.network_.theta if early else None,
+            adaptive=adaptive, verbose=self.verbose,
+        )  # fmt: skip
+
     def _fit_lbfgs(self, X, Y, loss: Loss) -> None:
         net = self.network_
-        theta = net.theta
         X = np.ascontiguousarray(X, dtype=net.dtype)
         Y = np.ascontiguousarray(Y, dtype=net.dtype)
-        n = X.shape[0]
-        w_slices = self._w_slices()
-        gbuf = net.gradient_buffer()
-        alpha = float(self.alpha)
-
-        def objective(x):
-            theta[...] = x
-            z, trace = net.forward(X)
-            L, delta = loss.value_and_delta(z, Y, net.output)
-            g = net.backward(trace, delta, out=gbuf).theta.astype(np.float64)
-            if alpha:
-                for sl in w_slices:
-                    w = x[sl]
-                    L += 0.5 * alpha * float(np.dot(w, w)) / n
-                    g[sl] += (alpha / n) * w
-            return L, g
-
         curve: list[float] = []
 
-        def callback(intermediate_result):
-            curve.append(float(intermediate_result.fun))
+        def on_iteration(L: float) -> None:
+            curve.append(L)
             if self.verbose:
                 print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
 
-        with np.errstate(over="ignore", invalid="ignore"):
-            res = sp_optimize.minimize(
-                objective,
-                theta.astype(np.float64),
-                method="L-BFGS-B",
-                jac=True,
-                callback=callback,
-                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
-            )
-        theta[...] = res.x
-        if not np.isfinite(theta).all():
+        res = lbfgs(
+            net, X, Y, loss, penalty=L2OnWeights(net, self.alpha), max_iter=self.max_iter,
+            max_fun=self.max_fun, gtol=self.tol, callback=on_iteration,
+        )  # fmt: skip
+        if not np.isfinite(net.theta).all():
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain large "
                 "values and need to be preprocessed."
@@ -580,7 +516,7 @@ class _BaseFFNN(BaseEstimator):
         self.n_iter_ = int(res.nit)
         self.loss_ = float(res.fun)
         self.loss_curve_ = curve
-        self.t_ += n * self.n_iter_
+        self.t_ += X.shape[0] * self.n_iter_
         self.history_ = None
         if res.status == 1:
             warnings.warn(

@@ -539,3 +539,22 @@ def test_log_proba_is_finite_where_probabilities_saturate(labels):
     with np.errstate(divide="ignore"):
         assert np.isinf(np.log(clf.predict_proba(X))).any()  # float32 probabilities saturate
     assert np.isfinite(clf.predict_log_proba(X)).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_half_squared_error_is_half_of_mse_bit_for_bit(dtype):
+    """HalfSquaredError reuses MSE's formulas, halved: the same bits as 1/(2n) Σ r² and r / n."""
+    from ffnn.sklearn import HalfSquaredError
+
+    rng = np.random.default_rng(0)
+    z, Y = rng.standard_normal((2, 37, 3)).astype(dtype)
+    identity = ffnn.mlp([2, 3], output="identity").output
+    r = z - Y
+    want_value = float(0.5 * np.square(r).sum(dtype=np.float64) / 37)
+    for value, delta in (
+        HalfSquaredError().value_and_delta(z, Y, identity),
+        HalfSquaredError().value_and_delta_into(z, Y, identity, np.empty_like(z)),
+    ):
+        assert value == want_value
+        np.testing.assert_array_equal(delta, r / 37)
+        assert delta.dtype == dtype

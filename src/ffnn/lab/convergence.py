@@ -101,28 +101,14 @@ def find_minimum(
 
     Returns {"loss", "grad_norm", "eigenvalues"} at the minimum (eigenvalues of H, ascending).
     """
-    from scipy.optimize import minimize
-
     from ffnn.lab.hessian import Curvature
+    from ffnn.train.lbfgs import lbfgs
 
     if net.dtype != np.float64:
         raise FFNNError("find_minimum needs a float64 network: use net.astype(np.float64)")
     loss = get_loss(loss)
-
-    def fg(theta):
-        net.theta[:] = theta
-        L, g = net.loss_and_grad(X, y, loss)
-        return L, g.copy()
-
-    res = minimize(
-        fg,
-        net.theta.copy(),
-        jac=True,
-        method="L-BFGS-B",
-        tol=1e-15,
-        options={"maxiter": 20000, "maxcor": 30},
-    )
-    net.theta[:] = res.x
+    loss.check_output(net.output)
+    lbfgs(net, X, y, loss, max_iter=20000, tol=1e-15, maxcor=30)
     for _ in range(newton_steps):
         C = Curvature(net, X, y, loss)
         g = C.gradient

@@ -3,7 +3,8 @@
 ``logs`` is a copy of the epoch's history record (train_loss, val_loss, metrics, grad_norm, lr,
 step, time). Returning True stops the run (stop_reason "callback"); raising KeyboardInterrupt
 stops it as if interrupted, with the checkpoint written. Any plain function will do; the classes
-here are common cases.
+here are common cases. The stopping rules (early stopping, tolerances, ``TimeLimit``,
+scikit-learn's no-improvement rule) are callbacks too: :mod:`ffnn.train.stopping`.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from __future__ import annotations
 import csv
 import os
 import sys
-import time
 from typing import TextIO
 
 from ffnn.core.graph import Network
 
-__all__ = ["Callback", "PrintLogger", "CSVLogger", "TimeLimit", "StopAtEpoch"]
+__all__ = ["Callback", "PrintLogger", "CSVLogger", "StopAtEpoch"]  # TimeLimit: stopping
 
 
 class Callback:
@@ -63,20 +63,6 @@ class CSVLogger(Callback):
         return None
 
 
-class TimeLimit(Callback):
-    """Stop after the first epoch that ends more than ``seconds`` after the first call."""
-
-    def __init__(self, seconds: float):
-        self.seconds = float(seconds)
-        self._t0: float | None = None
-
-    def __call__(self, net, epoch, logs):
-        now = time.perf_counter()
-        if self._t0 is None:
-            self._t0 = now - float(logs.get("time", 0.0))
-        return now - self._t0 >= self.seconds
-
-
 class StopAtEpoch(Callback):
     """Stop after epoch ``epoch`` (useful to split a run in two)."""
 
@@ -85,3 +71,12 @@ class StopAtEpoch(Callback):
 
     def __call__(self, net, epoch, logs):
         return epoch >= self.epoch
+
+
+def __getattr__(name: str):
+    """``TimeLimit`` lives with the stopping rules (:mod:`ffnn.train.stopping`)."""
+    if name == "TimeLimit":
+        from ffnn.train.stopping import TimeLimit
+
+        return TimeLimit
+    raise AttributeError(f"module 'ffnn.train.callbacks' has no attribute {name!r}")

@@ -1,14 +1,9 @@
 """The fit loop: minibatch gradient descent on L(θ) = 1/n Σ_i ℓ(y_i, f(x_i; θ)) (notes 004).
 
-One epoch draws a permutation of the n training examples from the seeded generator and walks it in
-batches B of ``batch_size`` examples; each step is
-
-    z, trace = net.forward(X_B);   L_B, δ = loss(z, y_B);   g = net.backward(trace, δ)
-    s, state = optimizer.update(g, state, θ);   θ ← θ + s          (one in-place operation)
-
-Full-batch GD (``batch_size=None``), single-example SGD (``batch_size=1``) and minibatch SGD are
-this one loop. The batch is gathered into preallocated buffers with ``np.take(..., out=)``; the
-gradient goes into the network's reusable buffer; the optimizer works in place. L_train, the
+``fit`` composes the parts of :mod:`ffnn.train`: the checked data (:mod:`~ffnn.train.data`),
+the batches and the step loop (:mod:`~ffnn.train.step`: batch → forward → loss → backward →
+update), the optimizer and its schedule, the stopping rules (:mod:`~ffnn.train.stopping`), the
+callbacks, the progress bar and the checkpoints (:mod:`~ffnn.train.checkpoints`). L_train, the
 running mean of the minibatch losses over the epoch, is what the tolerance stopping reads.
 
 Nothing is lost: a non-finite loss (or gradient) stops the run with a message and the last
@@ -33,88 +28,19 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ffnn.core.graph import Network
-from ffnn.core.losses import CrossEntropy, Loss, get_loss
+from ffnn.core.losses import Loss, get_loss
 from ffnn.display import in_notebook, progress_bar
 from ffnn.errors import FFNNError
+from ffnn.train.data import EVAL_CHUNK as _EVAL_CHUNK  # noqa: F401  (kept importable)
+from ffnn.train.data import _all_finite, _evaluate, _inputs, _targets, split_validation  # noqa: F401
 from ffnn.train.history import History
 from ffnn.train.metrics import check_metric, get_metric
 from ffnn.train.optimizers import Optimizer, get_optimizer
 from ffnn.train.schedules import get_schedule
+from ffnn.train.step import Batches, Diverged, Trainer
+from ffnn.train.stopping import EarlyStopping, GradTolerance, LossTolerance, diverged_message
 
 __all__ = ["fit"]
-
-_EVAL_CHUNK = 8192  # rows per forward pass when evaluating a whole data set
-
-
-# --- data --------------------------------------------------------------------------------------
-def _inputs(net: Network, X, what: str) -> np.ndarray:
-    X = np.asarray(X)
-    if X.ndim == 1 and net.input_node.dim == 1:
-        X = X[:, None]
-    if X.ndim != 2 or X.shape[1] != net.input_node.dim:
-        raise FFNNError(
-            f"{what} must have shape (n, {net.input_node.dim}) for this network, got {X.shape}"
-        )
-    if not np.issubdtype(X.dtype, np.number):
-        raise FFNNError(f"{what} must be numeric, got dtype {X.dtype}")
-    X = np.ascontiguousarray(X, dtype=net.dtype)  # no copy when it already is
-    if not _all_finite(X):
-        raise FFNNError(f"{what} contains NaN or infinite values; clean or impute them first")
-    return X
-
-
-def _all_finite(A: np.ndarray) -> bool:
-    """np.isfinite(A).all() in chunks of rows, so a large data set gets no temporary copy."""
-    return all(np.isfinite(A[a : a + _EVAL_CHUNK]).all() for a in range(0, A.shape[0], _EVAL_CHUNK))
-
-
-def _targets(net: Network, loss: Loss, y, n: int, what: str) -> np.ndarray:
-    """Targets as a float array (n, n_out); integer class labels become one-hot rows."""
-    y = np.asarray(y)
-    n_out = net.output_node.dim
-    if y.shape[:1] != (n,):
-        raise FFNNError(f"{what} has {y.shape[0] if y.ndim else 0} rows but X has {n}")
-    if isinstance(loss, CrossEntropy) and y.ndim == 1:
-        if not np.issubdtype(y.dtype, np.number) or not np.all(np.mod(y, 1) == 0):
-            raise FFNNError(f"{what}: cross-entropy needs integer class labels or one-hot rows")
-        labels = y.astype(np.int64)
-        if n and (labels.min() < 0 or labels.max() >= n_out):
-            raise FFNNError(
-                f"{what}: class labels must lie in 0..{n_out - 1} for a network with {n_out} "
-                f"outputs; got labels from {labels.min()} to {labels.max()}"
-            )
-        Y = np.zeros((n, n_out), dtype=net.dtype)
-        Y[np.arange(n), labels] = 1
-        return Y
-    if y.ndim == 1 and n_out == 1:
-        y = y[:, None]
-    if y.shape != (n, n_out):
-        raise FFNNError(
-            f"{what} has shape {y.shape} but the network has {n_out} outputs; targets must be "
-            f"(n, {n_out})" + (" or integer labels (n,)" if isinstance(loss, CrossEntropy) else "")
-        )
-    if not np.issubdtype(y.dtype, np.number) and y.dtype != np.bool_:
-        raise FFNNError(f"{what} must be numeric, got dtype {y.dtype}")
-    Y = np.ascontiguousarray(y, dtype=net.dtype)
-    if not np.isfinite(Y).all():
-        raise FFNNError(f"{what} contains NaN or infinite values")
-    return Y
-
-
-def _evaluate(
-    net: Network, loss: Loss, X, Y, want_f: bool, rows: np.ndarray | None = None
-) -> tuple[float, np.ndarray | None]:
-    """L on (X, Y) (or on its ``rows``), in chunks of rows; and f(X) if asked (for metrics)."""
-    n = X.shape[0] if rows is None else rows.shape[0]
-    total, fs = 0.0, []
-    for a in range(0, n, _EVAL_CHUNK):
-        chunk = slice(a, a + _EVAL_CHUNK) if rows is None else rows[a : a + _EVAL_CHUNK]
-        z, _ = net.forward(X[chunk])
-        value, _ = loss.value_and_delta(z, Y[chunk], net.output)
-        total += value * z.shape[0]
-        if want_f:
-            fs.append(net.output.apply(z))
-    return total / max(n, 1), (np.concatenate(fs) if want_f else None)
 
 
 def _arch(config: dict) -> dict:
@@ -203,14 +129,62 @@ def fit(
     callbacks : ``cb(net, epoch, logs) -> bool | None`` after every epoch; True stops. Keys a
         callback adds to ``logs`` are recorded in the history.
     rng : seed or Generator for shuffling and the validation split.
-    progress : a tqdm.auto bar (True), none (False), or one only when stderr is a terminal or
-        this is a notebook (None).
+    progress : a tqdm.auto bar (True), none (False), or one when stderr is a terminal or in a
+        notebook (None).
     checkpoint : a file written atomically every ``checkpoint_every`` epochs, on Ctrl-C and at
         the end; ``resume`` : such a file to continue from, exactly.
     state : ``History.state`` of an earlier fit, to continue its optimizer state (partial fit).
     shuffle : draw a new permutation each epoch (False: the data's order).
     """
     t_start = time.perf_counter()
+    loss, metric_fns = _check_args(
+        net, loss, metrics, epochs, early_stopping, validation, checkpoint_every, resume, state,
+        callbacks,
+    )  # fmt: skip
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    ck = None if resume is None else _read_checkpoint(resume, net, rng)  # replays the split
+    rng_initial = copy.deepcopy(rng.bit_generator.state)
+    X = _inputs(net, X, "X")
+    Y = _targets(net, loss, y, X.shape[0], "y")
+    Xv, Yv, rows = split_validation(net, loss, X, Y, validation, rng)
+    batches = Batches(net, X, Y, batch_size, rows, shuffle)
+    first_epoch = (ck.epoch if ck else 0) if state is None else int(state.get("epoch", 0))
+    opt = _build_optimizer(
+        optimizer, lr, schedule, optimizer_hyperparameters, batches.steps,
+        epochs if state is None else first_epoch + epochs,
+    )  # fmt: skip
+    rules = _rules(early_stopping, tol_loss, tol_grad, net.theta)
+    run = _Run(net, loss, opt, batches, rules, list(callbacks), metric_fns, (Xv, Yv), rng)
+    run.checkpoint, run.checkpoint_every = checkpoint, checkpoint_every
+    run.rng_initial, run.t_start, run.target = rng_initial, t_start, int(epochs)
+    if ck is not None:
+        run.resume(ck, resume)
+    elif state is not None:
+        run.go_on(state, int(epochs))
+    np.copyto(run.trainer.prev, net.theta)
+    diverged = run.run(progress)
+    if diverged is not None:
+        warnings.warn(diverged, RuntimeWarning, stacklevel=2)
+    return run.finish()
+
+
+def _rules(early_stopping, tol_loss, tol_grad, theta) -> list:
+    """fit's stopping options as rules, in the order they are checked."""
+    rules = []
+    if early_stopping is not None:
+        rules.append(EarlyStopping(early_stopping, theta))
+    if tol_loss is not None:
+        rules.append(LossTolerance(tol_loss))
+    if tol_grad is not None:
+        rules.append(GradTolerance(tol_grad))
+    return rules
+
+
+def _check_args(
+    net, loss, metrics, epochs, early_stopping, validation, checkpoint_every, resume, state,
+    callbacks,
+) -> tuple[Loss, list]:  # fmt: skip
+    """The loss and the metric functions [(name, fn)], or FFNNError on a wrong argument."""
     if not isinstance(net, Network):
         raise FFNNError(f"fit needs a Network as its first argument, got {type(net).__name__}")
     loss = get_loss(loss)
@@ -218,7 +192,6 @@ def fit(
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     for m in metrics:
         check_metric(m, net.output.name)
-    metric_fns = [(m, get_metric(m)) for m in metrics]
     if not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise FFNNError(f"epochs must be a whole number >= 0, got {epochs!r}")
     if early_stopping is not None and (
@@ -243,393 +216,283 @@ def fit(
     for cb in callbacks:
         if not callable(cb):
             raise FFNNError(f"callbacks must be callables cb(net, epoch, logs), got {cb!r}")
-    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    return loss, [(m, get_metric(m)) for m in metrics]
 
-    # --- resume: read the checkpoint first (the validation split replays its generator) ------
-    ck = None
-    if resume is not None:
-        from ffnn.io import load_checkpoint
 
-        ck = load_checkpoint(resume)
-        if _arch(ck.net.config()) != _arch(net.config()):
-            raise FFNNError(
-                f"checkpoint {str(resume)!r} holds a different architecture ({ck.net!r}) than "
-                f"the network given ({net!r}); build the same network to resume"
-            )
-        if ck.rng_state is None or "rng_initial" not in ck.loop:
-            raise FFNNError(f"checkpoint {str(resume)!r} has no fit-loop state to resume from")
-        try:
-            rng.bit_generator.state = ck.loop["rng_initial"]
-        except (ValueError, TypeError, KeyError) as e:
-            raise FFNNError(
-                f"cannot restore the random generator from {str(resume)!r} ({e}); pass a seed or "
-                "a Generator of the same kind as in the original run"
-            ) from None
-    rng_initial = copy.deepcopy(rng.bit_generator.state)
+def _read_checkpoint(resume, net: Network, rng: np.random.Generator):
+    """The checkpoint to resume from, checked against ``net``; ``rng`` set to the state it had
+    when the original run began (so the validation split is drawn again alike)."""
+    from ffnn.train.checkpoints import load_checkpoint
 
-    # --- data ------------------------------------------------------------------------------------
-    X = _inputs(net, X, "X")
-    Y = _targets(net, loss, y, X.shape[0], "y")
-    Xv = Yv = None
-    rows = None  # the training rows of (X, Y) when a validation fraction is split off
-    if validation is not None:
-        if isinstance(validation, (tuple, list)):
-            if len(validation) != 2:
-                raise FFNNError("validation=(X_val, y_val) needs exactly two arrays")
-            Xv = _inputs(net, validation[0], "X_val")
-            Yv = _targets(net, loss, validation[1], Xv.shape[0], "y_val")
-        elif isinstance(validation, (float, np.floating)) and 0 < validation < 1:
-            n_val = max(1, int(round(validation * X.shape[0])))
-            if n_val >= X.shape[0]:
-                raise FFNNError(
-                    f"validation={validation} leaves no training examples out of {X.shape[0]}"
-                )
-            perm = rng.permutation(X.shape[0])
-            Xv, Yv = X[perm[:n_val]], Y[perm[:n_val]]  # copies the validation rows only
-            rows = perm[n_val:]  # the training rows are gathered from X by index
-        else:
-            raise FFNNError(
-                f"validation must be a fraction in (0, 1) or a tuple (X_val, y_val), got "
-                f"{validation!r}"
-            )
-    n = X.shape[0] if rows is None else rows.shape[0]
-    if n == 0:
-        raise FFNNError("no training examples (X has 0 rows)")
-    if batch_size is None:
-        bs = n
-    elif isinstance(batch_size, (int, np.integer)) and batch_size >= 1:
-        bs = min(int(batch_size), n)
-    else:
+    ck = load_checkpoint(resume)
+    if _arch(ck.net.config()) != _arch(net.config()):
         raise FFNNError(
-            f"batch_size must be a whole number >= 1 or None (full batch), got {batch_size!r}"
+            f"checkpoint {str(resume)!r} holds a different architecture ({ck.net!r}) than "
+            f"the network given ({net!r}); build the same network to resume"
         )
-    steps_per_epoch = -(-n // bs)
-    if rows is not None and bs == n:  # a full batch of the training rows: one copy, once
-        X, Y, rows = X[rows], Y[rows], None
-    # a full batch needs no gathering (the mean does not see order); a split data set always
-    # does (rows[order] are the training rows of X in this epoch's order)
-    gather = bs < n and (shuffle or rows is not None)
+    if ck.rng_state is None or "rng_initial" not in ck.loop:
+        raise FFNNError(f"checkpoint {str(resume)!r} has no fit-loop state to resume from")
+    try:
+        rng.bit_generator.state = ck.loop["rng_initial"]
+    except (ValueError, TypeError, KeyError) as e:
+        raise FFNNError(
+            f"cannot restore the random generator from {str(resume)!r} ({e}); pass a seed or "
+            "a Generator of the same kind as in the original run"
+        ) from None
+    return ck
 
-    # --- optimizer ---------------------------------------------------------------------------
-    theta = net.theta
+
+def _build_optimizer(optimizer, lr, schedule, hyper: dict, steps_per_epoch: int, run_epochs: int):
+    """The Optimizer: an object as given (hyperparameters applied), or one built by name with
+    ``lr`` and the schedule sized to the run's steps."""
     if isinstance(optimizer, Optimizer):
         if schedule is not None:
             raise FFNNError(
                 "schedule cannot be applied to an Optimizer object; build it with "
                 "schedule=... (e.g. ffnn.train.optimizers.sgd(lr, schedule=...))"
             )
-        opt = get_optimizer(optimizer, **optimizer_hyperparameters)
-    else:
-        first_epoch = (ck.epoch if ck else 0) if state is None else int(state.get("epoch", 0))
-        run_epochs = epochs if state is None else first_epoch + epochs
-        sched = get_schedule(
-            schedule, total_steps=run_epochs * steps_per_epoch, steps_per_epoch=steps_per_epoch
-        )
-        opt = get_optimizer(optimizer, lr, sched, **optimizer_hyperparameters)
-    ost = opt.init(theta)
-
-    # --- where the run starts ------------------------------------------------------------------
-    history = History(
-        config={
-            "optimizer": opt.config(),
-            "loss": loss.name,
-            "batch_size": bs,
-            "n_train": n,
-            "n_val": 0 if Xv is None else Xv.shape[0],
-        }
+        return get_optimizer(optimizer, **hyper)
+    sched = get_schedule(
+        schedule, total_steps=run_epochs * steps_per_epoch, steps_per_epoch=steps_per_epoch
     )
-    start_epoch, target = 0, int(epochs)
-    pos, loss_sum, gsq_sum, n_batches = 0, 0.0, 0.0, 0
-    order: np.ndarray | None = None
-    best_val, best_epoch, bad_epochs = math.inf, None, 0
-    best_theta = theta.copy() if early_stopping is not None else None
-    elapsed0 = 0.0
-    if ck is not None:
-        loop = ck.loop
-        if loop.get("n_train") != n or loop.get("batch_size") != bs:
+    return get_optimizer(optimizer, lr, sched, **hyper)
+
+
+class _Progress:
+    """The tqdm bar over epochs, with the running loss every ``every`` steps (0: never)."""
+
+    def __init__(self, target: int, start: int, steps_per_epoch: int):
+        self.bar = progress_bar(
+            total=target, initial=start, unit="epoch", file=sys.stderr, dynamic_ncols=True,
+            leave=True,
+        )  # fmt: skip
+        self.every = max(1, steps_per_epoch // 20) if steps_per_epoch >= 20 else 0
+
+    def __call__(self, running_loss: float, s: int) -> None:
+        self.bar.set_postfix(loss=f"{running_loss:.4g}", refresh=False)  # throttled by tqdm
+        self.bar.update(0)
+
+    def epoch_done(self, rec: dict) -> None:
+        post = {"loss": f"{rec['train_loss']:.4g}"}
+        if "val_loss" in rec:
+            post["val"] = f"{rec['val_loss']:.4g}"
+        self.bar.set_postfix(post, refresh=False)
+        self.bar.update(1)
+
+
+class _Run:
+    """One call of ``fit``: the trainer, the rules and callbacks, the history and checkpoints."""
+
+    def __init__(self, net, loss, opt, batches, rules, callbacks, metric_fns, val, rng):
+        self.net, self.loss, self.opt, self.batches, self.rng = net, loss, opt, batches, rng
+        self.trainer = Trainer(net, loss, opt, batches, state=opt.init(net.theta))
+        self.rules, self.callbacks, self.metric_fns = rules, callbacks, metric_fns
+        self.Xv, self.Yv = val
+        self.history = History(
+            config={
+                "optimizer": opt.config(),
+                "loss": loss.name,
+                "batch_size": batches.batch_size,
+                "n_train": batches.n,
+                "n_val": 0 if self.Xv is None else self.Xv.shape[0],
+            }
+        )
+        self.start_epoch = self.epoch = 0
+        self.elapsed0 = 0.0
+        self.stop_reason, self.message = "max_epochs", ""
+        self.early = next((r for r in rules if isinstance(r, EarlyStopping)), None)
+
+    def resume(self, ck, path) -> None:
+        """Continue from the checkpoint ``ck``: θ, optimizer, generator, history, position."""
+        loop, b, tr = ck.loop, self.batches, self.trainer
+        if loop.get("n_train") != b.n or loop.get("batch_size") != b.batch_size:
             raise FFNNError(
-                f"checkpoint {str(resume)!r} was written for {loop.get('n_train')} training "
-                f"examples in batches of {loop.get('batch_size')}; this call has {n} in batches of "
-                f"{bs}: resume with the same data, validation and batch_size"
+                f"checkpoint {str(path)!r} was written for {loop.get('n_train')} training "
+                f"examples in batches of {loop.get('batch_size')}; this call has {b.n} in batches "
+                f"of {b.batch_size}: resume with the same data, validation and batch_size"
             )
         if ck.optimizer_state is None:
-            raise FFNNError(f"checkpoint {str(resume)!r} has no optimizer state")
+            raise FFNNError(f"checkpoint {str(path)!r} has no optimizer state")
+        theta = self.net.theta
         theta[...] = ck.net.theta
-        ost = opt.load_state(ck.optimizer_state, theta)
+        tr.state = self.opt.load_state(ck.optimizer_state, theta)
         try:
-            rng.bit_generator.state = ck.rng_state
+            self.rng.bit_generator.state = ck.rng_state
         except (ValueError, TypeError, KeyError) as e:
-            raise FFNNError(
-                f"cannot restore the generator state from {str(resume)!r}: {e}"
-            ) from None
+            raise FFNNError(f"cannot restore the generator state from {str(path)!r}: {e}") from None
         if ck.history is not None:
-            history.records = list(ck.history.records)
-        start_epoch = ck.epoch
-        pos = int(loop.get("pos", 0))
-        loss_sum, gsq_sum = float(loop.get("loss_sum", 0.0)), float(loop.get("gsq_sum", 0.0))
-        n_batches = int(loop.get("n_batches", 0))
-        elapsed0 = float(loop.get("elapsed", 0.0))
-        if pos:
-            order = ck.arrays["order"].astype(np.intp)
-        if early_stopping is not None:
-            if "best_theta" in ck.arrays:
-                best_theta[...] = ck.arrays["best_theta"]
-            else:
-                best_theta[...] = theta
-            bv = loop.get("best_val")
-            best_val = math.inf if bv is None else float(bv)
-            best_epoch = loop.get("best_epoch")
-            bad_epochs = int(loop.get("bad_epochs", 0))
-    elif state is not None:
-        ost = opt.load_state(state["optimizer"], theta)
-        start_epoch = int(state.get("epoch", 0))
-        target = start_epoch + int(epochs)
+            self.history.records = list(ck.history.records)
+        self.start_epoch = ck.epoch
+        tr.pos = int(loop.get("pos", 0))
+        tr.loss_sum, tr.gsq_sum = float(loop.get("loss_sum", 0.0)), float(loop.get("gsq_sum", 0.0))
+        tr.n_batches = int(loop.get("n_batches", 0))
+        self.elapsed0 = float(loop.get("elapsed", 0.0))
+        if tr.pos and "order" in ck.arrays:
+            b.order = ck.arrays["order"].astype(np.intp)
+        if self.early is not None:
+            self.early.load_state(loop, ck.arrays, theta)
 
-    # --- buffers: made once, reused by every step ----------------------------------------------
-    gbuf = net.gradient_buffer()
-    prev = theta.copy()  # θ before the last step: what a diverged step falls back to
-    last_bs = n - (steps_per_epoch - 1) * bs  # the epoch's last batch may be smaller
-    ws = net.workspace(bs)  # the values and messages of forward and backward
-    ws_last = ws if last_bs == bs else net.workspace(last_bs)
-    if gather:
-        Xb = np.empty((bs, X.shape[1]), dtype=X.dtype)
-        Yb = np.empty((bs, Y.shape[1]), dtype=Y.dtype)
-        Xb_last, Yb_last = Xb[:last_bs], Yb[:last_bs]
-        idx_buf = np.empty(bs, dtype=np.intp)
+    def go_on(self, state: dict, epochs: int) -> None:
+        """Continue the optimizer state of an earlier fit (``History.state``) for ``epochs``."""
+        self.trainer.state = self.opt.load_state(state["optimizer"], self.net.theta)
+        self.start_epoch = int(state.get("epoch", 0))
+        self.target = self.start_epoch + epochs
 
-    def loop_state(at: int) -> tuple[dict, dict]:
+    def write_checkpoint(self, epoch_done: int, at: int) -> None:
+        from ffnn.train.checkpoints import save_checkpoint
+
+        tr, b = self.trainer, self.batches
         info = {
-            "rng_initial": rng_initial,
-            "n_train": n,
-            "batch_size": bs,
+            "rng_initial": self.rng_initial,
+            "n_train": b.n,
+            "batch_size": b.batch_size,
             "pos": at,
-            "loss_sum": loss_sum if at else 0.0,
-            "gsq_sum": gsq_sum if at else 0.0,
-            "n_batches": n_batches if at else 0,
-            "elapsed": elapsed0 + time.perf_counter() - t_start,
-            "best_val": None if not math.isfinite(best_val) else best_val,
-            "best_epoch": best_epoch,
-            "bad_epochs": bad_epochs,
-            "epochs": target,
+            "loss_sum": tr.loss_sum if at else 0.0,
+            "gsq_sum": tr.gsq_sum if at else 0.0,
+            "n_batches": tr.n_batches if at else 0,
+            "elapsed": self.elapsed(),
+            "best_val": None,
+            "best_epoch": None,
+            "bad_epochs": 0,
+            "epochs": self.target,
         }
         arrays = {}
-        if at and order is not None:
-            arrays["order"] = order
-        if best_theta is not None:
-            arrays["best_theta"] = best_theta
-        return info, arrays
-
-    def write_checkpoint(epoch_done: int, at: int) -> None:
-        from ffnn.io import save_checkpoint
-
-        info, arrays = loop_state(at)
+        if at and b.order is not None:
+            arrays["order"] = b.order
+        if self.early is not None:
+            early_info, early_arrays = self.early.state()
+            info.update(early_info)
+            arrays.update(early_arrays)
         save_checkpoint(
-            checkpoint,
-            net,
-            optimizer_state=ost,
-            epoch=epoch_done,
-            rng=rng,
-            history=history,
-            loop=info,
-            arrays=arrays,
-        )
+            self.checkpoint, self.net, optimizer_state=tr.state, epoch=epoch_done, rng=self.rng,
+            history=self.history, loop=info, arrays=arrays,
+        )  # fmt: skip
 
-    # --- progress --------------------------------------------------------------------------------
-    show = (sys.stderr.isatty() or in_notebook()) if progress is None else bool(progress)
-    bar = None
-    if show and target > start_epoch:
-        bar = progress_bar(
-            total=target,
-            initial=start_epoch,
-            unit="epoch",
-            file=sys.stderr,
-            dynamic_ncols=True,
-            leave=True,
-        )
+    def elapsed(self) -> float:
+        return self.elapsed0 + time.perf_counter() - self.t_start
 
-    # --- the loop --------------------------------------------------------------------------------
-    forward, backward, out_act = net.forward, net.backward, net.output
-    value_and_delta, update_theta = loss.value_and_delta_into, opt.update_theta
-    isfinite, take_X, take_Y, copyto = math.isfinite, X.take, Y.take, np.copyto
-    tick = max(1, steps_per_epoch // 20) if bar is not None and steps_per_epoch >= 20 else 0
-    stop_reason, message = "max_epochs", f"reached the last epoch ({target})"
-    epoch = start_epoch
-    stopped = False
-    try:
-        # overflow on the way to a non-finite loss is reported by the divergence check below
-        with _CtrlC() as ctrl_c, np.errstate(over="ignore", invalid="ignore"):
-            for epoch in range(start_epoch + 1, target + 1):
-                if pos == 0:
-                    if gather:
-                        order = rng.permutation(n) if shuffle else np.arange(n)
-                    loss_sum, gsq_sum, n_batches = 0.0, 0.0, 0
-                s = pos
-                last = steps_per_epoch - 1
-                while s < steps_per_epoch:
-                    if ctrl_c.hit:
+    def run(self, progress: bool | None) -> str | None:
+        """The epochs; returns the divergence message, if the run diverged."""
+        show = (sys.stderr.isatty() or in_notebook()) if progress is None else bool(progress)
+        bar = None
+        if show and self.target > self.start_epoch:
+            bar = _Progress(self.target, self.start_epoch, self.batches.steps)
+        self.message = f"reached the last epoch ({self.target})"
+        self.epoch = self.start_epoch
+        try:
+            # overflow on the way to a non-finite loss is reported by the divergence check
+            with _CtrlC() as ctrl_c, np.errstate(over="ignore", invalid="ignore"):
+                for epoch in range(self.start_epoch + 1, self.target + 1):
+                    self.epoch = epoch
+                    if self.one_epoch(ctrl_c, bar):
                         break
-                    w = ws if s < last else ws_last
-                    if gather:
-                        idx = order[s * bs : s * bs + bs]
-                        if rows is not None:  # positions in the training rows -> rows of X
-                            idx = rows.take(idx, out=idx_buf[: idx.shape[0]])
-                        xb, yb = (Xb, Yb) if s < last else (Xb_last, Yb_last)
-                        take_X(idx, axis=0, out=xb, mode="clip")  # indices are valid; "clip"
-                        take_Y(idx, axis=0, out=yb, mode="clip")  # avoids a buffered copy
-                    elif bs == n:
-                        xb, yb = X, Y
-                    else:
-                        xb, yb = X[s * bs : s * bs + bs], Y[s * bs : s * bs + bs]
-                    z, trace = forward(xb, workspace=w)
-                    L, delta = value_and_delta(z, yb, out_act, w.delta)
-                    if not isfinite(L):
-                        raise _Diverged(epoch, s, "loss", L, restore=True)
-                    g = backward(trace, delta, out=gbuf, workspace=w).theta
-                    gsq = float(g.dot(g))
-                    if not isfinite(gsq):
-                        raise _Diverged(epoch, s, "gradient norm", gsq, restore=False)
-                    copyto(prev, theta)
-                    ost = update_theta(g, ost, theta)  # θ ← θ + s_t, in place
-                    loss_sum += L * z.shape[0]
-                    gsq_sum += gsq
-                    n_batches += 1
-                    s += 1
-                    if tick and s % tick == 0:  # live running loss, throttled by tqdm
-                        bar.set_postfix(loss=f"{loss_sum / (s * bs):.4g}", refresh=False)
-                        bar.update(0)
-                if s < steps_per_epoch:  # Ctrl-C inside the epoch
-                    pos = s
-                    epoch -= 1
-                    stop_reason = "interrupted"
-                    message = (
-                        f"interrupted at epoch {epoch + 1}, step {s} of {steps_per_epoch}; the "
-                        "model keeps the parameters of the last step"
-                    )
-                    if checkpoint is not None:
-                        write_checkpoint(epoch, pos)
-                        message += f"; resume from {str(checkpoint)!r}"
-                    break
-                pos = 0
-                if not np.isfinite(theta).all():  # the epoch's last step left θ non-finite
-                    raise _Diverged(epoch, s - 1, "the parameter vector", "not finite", True)
+        except Diverged as d:
+            if d.restore:
+                np.copyto(self.net.theta, self.trainer.prev)
+            rate = self.opt.learning_rate(max(self.trainer.state["step"] - 1, 0))
+            self.stop_reason = self.message = diverged_message(
+                d.epoch, d.step, d.what, d.value, rate
+            )
+            self.epoch = d.epoch - 1
+            return self.message
+        except KeyboardInterrupt:  # a second Ctrl-C, or one outside the main thread
+            self.stop_reason = "interrupted"
+            self.message = (
+                f"interrupted during epoch {self.epoch}; the last checkpoint (if any) is kept"
+            )
+            self.epoch -= 1
+        finally:
+            if bar is not None:
+                bar.bar.close()
+        return None
 
-                # --- end of the epoch: record, early stopping, callbacks, checkpoint ------
-                rec = {
-                    "epoch": epoch,
-                    "train_loss": loss_sum / n,
-                    "grad_norm": math.sqrt(gsq_sum / max(n_batches, 1)),
-                }
-                if metric_fns:
-                    _, f_tr = _evaluate(net, loss, X, Y, True, rows)
-                    Y_tr = Y if rows is None else Y[rows]
-                    for name, fn in metric_fns:
-                        rec[f"train_{name}"] = fn(Y_tr, f_tr)
-                if Xv is not None:
-                    val_loss, f_val = _evaluate(net, loss, Xv, Yv, bool(metric_fns))
-                    rec["val_loss"] = val_loss
-                    for name, fn in metric_fns:
-                        rec[f"val_{name}"] = fn(Yv, f_val)
-                rate = opt.learning_rate(max(ost["step"] - 1, 0))
-                if rate is not None:
-                    rec["lr"] = rate
-                rec["step"] = ost["step"]
-                rec["time"] = elapsed0 + time.perf_counter() - t_start
-                history.append(rec)
-                if early_stopping is not None:
-                    if rec["val_loss"] < best_val:
-                        best_val, best_epoch, bad_epochs = rec["val_loss"], epoch, 0
-                        copyto(best_theta, theta)
-                    else:
-                        bad_epochs += 1
-                if bar is not None:
-                    post = {"loss": f"{rec['train_loss']:.4g}"}
-                    if "val_loss" in rec:
-                        post["val"] = f"{rec['val_loss']:.4g}"
-                    bar.set_postfix(post, refresh=False)
-                    bar.update(1)
-                for cb in callbacks:
-                    logs = dict(rec)
-                    try:
-                        answer = cb(net, epoch, logs)
-                    except KeyboardInterrupt:
-                        stop_reason = "interrupted"
-                        message = f"interrupted after epoch {epoch}"
-                        break
-                    # keys a callback adds land in the history; the loop's own stay as measured
-                    history.records[-1].update({k: v for k, v in logs.items() if k not in rec})
-                    if answer is True:
-                        stop_reason = "callback"
-                        message = f"callback {_name(cb)} stopped the run after epoch {epoch}"
-                        break
-                if stop_reason == "max_epochs":
-                    if early_stopping is not None and bad_epochs >= early_stopping:
-                        stop_reason = "early_stopping"
-                        message = f"the validation loss did not improve for {bad_epochs} epochs"
-                    elif tol_loss is not None and rec["train_loss"] <= tol_loss:
-                        stop_reason = "tol_loss"
-                        message = f"training loss {rec['train_loss']:.4g} <= tol_loss={tol_loss:g}"
-                    elif tol_grad is not None and rec["grad_norm"] <= tol_grad:
-                        stop_reason = "tol_grad"
-                        message = f"gradient norm {rec['grad_norm']:.4g} <= tol_grad={tol_grad:g}"
-                stopped = stop_reason != "max_epochs" or epoch == target
-                if checkpoint is not None and (stopped or epoch % checkpoint_every == 0):
-                    write_checkpoint(epoch, 0)
-                if stopped:
-                    break
-                if ctrl_c.hit:  # Ctrl-C during the end-of-epoch work
-                    stop_reason, message = "interrupted", f"interrupted after epoch {epoch}"
-                    if checkpoint is not None:
-                        write_checkpoint(epoch, 0)
-                    break
-    except _Diverged as d:
-        if d.restore:
-            copyto(theta, prev)
-        rate = opt.learning_rate(max(ost["step"] - 1, 0))
-        hint = (
-            f"lower the learning rate (now {rate:g})"
-            if rate is not None
-            else "lower the learning rate"
-        )
-        stop_reason = message = (
-            f"training diverged at epoch {d.epoch}, step {d.step + 1}: {d.what} is {d.value}; "
-            f"{hint}"
-        )
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
-        epoch = d.epoch - 1
-    except KeyboardInterrupt:  # a second Ctrl-C, or one outside the main thread: no checkpoint
-        stop_reason = "interrupted"
-        message = f"interrupted during epoch {epoch}; the last checkpoint (if any) is kept"
-        epoch -= 1
-    finally:
+    def one_epoch(self, ctrl_c, bar) -> bool:
+        """Run one epoch and its end-of-epoch work; True when the run stops here."""
+        epoch, tr = self.epoch, self.trainer
+        if not tr.epoch(epoch, self.rng, stop=ctrl_c, progress=bar):  # Ctrl-C inside the epoch
+            self.epoch = epoch - 1
+            self.stop_reason = "interrupted"
+            self.message = (
+                f"interrupted at epoch {epoch}, step {tr.pos} of {self.batches.steps}; the "
+                "model keeps the parameters of the last step"
+            )
+            if self.checkpoint is not None:
+                self.write_checkpoint(epoch - 1, tr.pos)
+                self.message += f"; resume from {str(self.checkpoint)!r}"
+            return True
+        rec = self.record(epoch)
+        self.history.append(rec)
+        for rule in self.rules:
+            rule.observe(self.net, epoch, rec)
         if bar is not None:
-            bar.close()
+            bar.epoch_done(rec)
+        self.call_back(epoch, rec)
+        if self.stop_reason == "max_epochs":
+            for rule in self.rules:
+                msg = rule.check(self.net, epoch, rec)
+                if msg is not None:
+                    self.stop_reason, self.message = rule.reason, msg
+                    break
+        stopped = self.stop_reason != "max_epochs" or epoch == self.target
+        if self.checkpoint is not None and (stopped or epoch % self.checkpoint_every == 0):
+            self.write_checkpoint(epoch, 0)
+        if stopped:
+            return True
+        if ctrl_c.hit:  # Ctrl-C during the end-of-epoch work
+            self.stop_reason, self.message = "interrupted", f"interrupted after epoch {epoch}"
+            if self.checkpoint is not None:
+                self.write_checkpoint(epoch, 0)
+            return True
+        return False
 
-    # --- the end ---------------------------------------------------------------------------------
-    if (
-        early_stopping is not None
-        and best_epoch is not None
-        and stop_reason != "interrupted"
-        and not stop_reason.startswith("training diverged")
-    ):
-        copyto(theta, best_theta)
-        message += f"; restored the weights of epoch {best_epoch} (val_loss {best_val:.4g})"
-    history.stop_reason = stop_reason
-    history.message = message
-    history.best_epoch = _best_epoch(history) if best_epoch is None else best_epoch
-    history.state = {"optimizer": ost, "epoch": max(epoch, start_epoch)}
-    return history
+    def record(self, epoch: int) -> dict:
+        """The epoch's record: the trainer's, metrics, val_loss, lr, step, time."""
+        net, loss, rec = self.net, self.loss, self.trainer.record(epoch)
+        if self.metric_fns:
+            b = self.batches
+            _, f_tr = _evaluate(net, loss, b.X, b.Y, True, b.rows)
+            Y_tr = b.Y if b.rows is None else b.Y[b.rows]
+            for name, fn in self.metric_fns:
+                rec[f"train_{name}"] = fn(Y_tr, f_tr)
+        if self.Xv is not None:
+            val_loss, f_val = _evaluate(net, loss, self.Xv, self.Yv, bool(self.metric_fns))
+            rec["val_loss"] = val_loss
+            for name, fn in self.metric_fns:
+                rec[f"val_{name}"] = fn(self.Yv, f_val)
+        step = self.trainer.state["step"]
+        rate = self.opt.learning_rate(max(step - 1, 0))
+        if rate is not None:
+            rec["lr"] = rate
+        rec["step"] = step
+        rec["time"] = self.elapsed()
+        return rec
 
+    def call_back(self, epoch: int, rec: dict) -> None:
+        """The user's callbacks, in order, until one stops the run."""
+        for cb in self.callbacks:
+            logs = dict(rec)
+            try:
+                answer = cb(self.net, epoch, logs)
+            except KeyboardInterrupt:
+                self.stop_reason, self.message = "interrupted", f"interrupted after epoch {epoch}"
+                return
+            # keys a callback adds land in the history; the loop's own stay as measured
+            self.history.records[-1].update({k: v for k, v in logs.items() if k not in rec})
+            if answer is True:
+                self.stop_reason = "callback"
+                self.message = f"callback {_name(cb)} stopped the run after epoch {epoch}"
+                return
 
-class _Diverged(Exception):
-    def __init__(self, epoch: int, step: int, what: str, value, restore: bool):
-        super().__init__(what)
-        self.epoch, self.step, self.what, self.value, self.restore = (
-            epoch,
-            step,
-            what,
-            value,
-            restore,
-        )
+    def finish(self) -> History:
+        """The History, after each rule's last word (early stopping restores the best θ)."""
+        for rule in self.rules:
+            self.message += rule.finish(self.net, self.stop_reason)
+        h = self.history
+        h.stop_reason, h.message = self.stop_reason, self.message
+        best = None if self.early is None else self.early.best_epoch
+        h.best_epoch = _best_epoch(h) if best is None else best
+        h.state = {"optimizer": self.trainer.state, "epoch": max(self.epoch, self.start_epoch)}
+        return h
 
 
 def _name(cb) -> str:

@@ -1,0 +1,113 @@
+"""The data of a training run, checked once: inputs X: (n, n_0), targets Y: (n, n_out), the
+validation split, and the loss (and outputs) on a whole data set in chunks of rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ffnn.core.graph import Network
+from ffnn.core.losses import CrossEntropy, Loss
+from ffnn.errors import FFNNError
+
+__all__ = ["inputs", "targets", "split_validation", "evaluate"]
+
+EVAL_CHUNK = 8192  # rows per forward pass when evaluating a whole data set
+
+
+def _inputs(net: Network, X, what: str) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim == 1 and net.input_node.dim == 1:
+        X = X[:, None]
+    if X.ndim != 2 or X.shape[1] != net.input_node.dim:
+        raise FFNNError(
+            f"{what} must have shape (n, {net.input_node.dim}) for this network, got {X.shape}"
+        )
+    if not np.issubdtype(X.dtype, np.number):
+        raise FFNNError(f"{what} must be numeric, got dtype {X.dtype}")
+    X = np.ascontiguousarray(X, dtype=net.dtype)  # no copy when it already is
+    if not _all_finite(X):
+        raise FFNNError(f"{what} contains NaN or infinite values; clean or impute them first")
+    return X
+
+
+def _all_finite(A: np.ndarray) -> bool:
+    """np.isfinite(A).all() in chunks of rows, so a large data set gets no temporary copy."""
+    return all(np.isfinite(A[a : a + EVAL_CHUNK]).all() for a in range(0, A.shape[0], EVAL_CHUNK))
+
+
+def _targets(net: Network, loss: Loss, y, n: int, what: str) -> np.ndarray:
+    """Targets as a float array (n, n_out); integer class labels become one-hot rows."""
+    y = np.asarray(y)
+    n_out = net.output_node.dim
+    if y.shape[:1] != (n,):
+        raise FFNNError(f"{what} has {y.shape[0] if y.ndim else 0} rows but X has {n}")
+    if isinstance(loss, CrossEntropy) and y.ndim == 1:
+        if not np.issubdtype(y.dtype, np.number) or not np.all(np.mod(y, 1) == 0):
+            raise FFNNError(f"{what}: cross-entropy needs integer class labels or one-hot rows")
+        labels = y.astype(np.int64)
+        if n and (labels.min() < 0 or labels.max() >= n_out):
+            raise FFNNError(
+                f"{what}: class labels must lie in 0..{n_out - 1} for a network with {n_out} "
+                f"outputs; got labels from {labels.min()} to {labels.max()}"
+            )
+        Y = np.zeros((n, n_out), dtype=net.dtype)
+        Y[np.arange(n), labels] = 1
+        return Y
+    if y.ndim == 1 and n_out == 1:
+        y = y[:, None]
+    if y.shape != (n, n_out):
+        raise FFNNError(
+            f"{what} has shape {y.shape} but the network has {n_out} outputs; targets must be "
+            f"(n, {n_out})" + (" or integer labels (n,)" if isinstance(loss, CrossEntropy) else "")
+        )
+    if not np.issubdtype(y.dtype, np.number) and y.dtype != np.bool_:
+        raise FFNNError(f"{what} must be numeric, got dtype {y.dtype}")
+    Y = np.ascontiguousarray(y, dtype=net.dtype)
+    if not np.isfinite(Y).all():
+        raise FFNNError(f"{what} contains NaN or infinite values")
+    return Y
+
+
+def _evaluate(
+    net: Network, loss: Loss, X, Y, want_f: bool, rows: np.ndarray | None = None
+) -> tuple[float, np.ndarray | None]:
+    """L on (X, Y) (or on its ``rows``), in chunks of rows; and f(X) if asked (for metrics)."""
+    n = X.shape[0] if rows is None else rows.shape[0]
+    total, fs = 0.0, []
+    for a in range(0, n, EVAL_CHUNK):
+        chunk = slice(a, a + EVAL_CHUNK) if rows is None else rows[a : a + EVAL_CHUNK]
+        z, _ = net.forward(X[chunk])
+        value, _ = loss.value_and_delta(z, Y[chunk], net.output)
+        total += value * z.shape[0]
+        if want_f:
+            fs.append(net.output.apply(z))
+    return total / max(n, 1), (np.concatenate(fs) if want_f else None)
+
+
+def split_validation(net: Network, loss: Loss, X, Y, validation, rng):
+    """(Xv, Yv, rows): the validation set, and the training rows of (X, Y) (None: all of them).
+
+    ``validation`` is None, a tuple (X_val, y_val), or a fraction in (0, 1) drawn with ``rng``
+    (then only the validation rows are copied; the training rows are gathered from X by index).
+    """
+    if validation is None:
+        return None, None, None
+    if isinstance(validation, (tuple, list)):
+        if len(validation) != 2:
+            raise FFNNError("validation=(X_val, y_val) needs exactly two arrays")
+        Xv = _inputs(net, validation[0], "X_val")
+        return Xv, _targets(net, loss, validation[1], Xv.shape[0], "y_val"), None
+    if isinstance(validation, (float, np.floating)) and 0 < validation < 1:
+        n_val = max(1, int(round(validation * X.shape[0])))
+        if n_val >= X.shape[0]:
+            raise FFNNError(
+                f"validation={validation} leaves no training examples out of {X.shape[0]}"
+            )
+        perm = rng.permutation(X.shape[0])
+        return X[perm[:n_val]], Y[perm[:n_val]], perm[n_val:]
+    raise FFNNError(
+        f"validation must be a fraction in (0, 1) or a tuple (X_val, y_val), got {validation!r}"
+    )
+
+
+inputs, targets, evaluate = _inputs, _targets, _evaluate

@@ -1,0 +1,203 @@
+"""The inner loop, as parts a caller may drive: batches, one step, one epoch (notes 004).
+
+One step on a batch B = (X_B, Y_B) is
+
+    z, trace = net.forward(X_B);   L_B, δ = loss(z, Y_B);   g = net.backward(trace, δ)
+    s, state = optimizer.update(g, state, θ);   θ ← θ + s          (one in-place operation)
+
+:class:`Batches` walks a permutation of the n training rows (drawn from the run's generator each
+epoch) in batches of ``batch_size``, gathered into preallocated buffers with
+``np.take(..., out=)``; full-batch GD (``batch_size=None``), single-example SGD and minibatch
+SGD are this one walk. :class:`Trainer` holds the optimizer state and the epoch's running sums,
+and offers ``step(X_B, Y_B)`` (one step) and ``epoch(epoch)`` (the steps of one epoch, resumable
+mid-way). A non-finite loss or gradient raises :class:`Diverged`; θ before the last step is kept
+in ``trainer.prev``, so the caller can fall back to the last finite parameters.
+
+>>> trainer = Trainer(net, get_loss("mse"), get_optimizer("sgd", 0.1), Batches(net, X, Y, 32))
+>>> for epoch in range(1, 11):
+...     trainer.epoch(epoch, rng)
+...     print(trainer.record(epoch))          # {"epoch", "train_loss", "grad_norm"}
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ffnn.core.graph import Network
+from ffnn.core.losses import Loss
+from ffnn.errors import FFNNError
+from ffnn.train.optimizers import Optimizer
+
+__all__ = ["Batches", "Trainer", "Diverged"]
+
+
+class Diverged(Exception):
+    """A non-finite loss, gradient or θ at ``step`` (0-based) of ``epoch``; ``restore``: θ must
+    fall back to ``Trainer.prev`` (the step that made it non-finite was taken)."""
+
+    def __init__(self, what: str, value, restore: bool, epoch: int = 0, step: int = 0):
+        super().__init__(what)
+        self.what, self.value, self.restore, self.epoch, self.step = (
+            what,
+            value,
+            restore,
+            epoch,
+            step,
+        )
+
+
+class Batches:
+    """The batches of a run over (X: (N, n_0), Y: (N, n_out)), or over its training ``rows``.
+
+    ``n`` training examples, ``batch_size`` (None: full batch) clipped to n, ``steps`` per epoch
+    (the last batch may be smaller). ``new_epoch(rng)`` draws the epoch's ``order``;
+    ``batch(s)`` returns (X_B, Y_B, workspace) of step s.
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        X: np.ndarray,
+        Y: np.ndarray,
+        batch_size: int | None,
+        rows: np.ndarray | None = None,
+        shuffle: bool = True,
+    ):
+        n = X.shape[0] if rows is None else rows.shape[0]
+        if n == 0:
+            raise FFNNError("no training examples (X has 0 rows)")
+        if batch_size is None:
+            bs = n
+        elif isinstance(batch_size, (int, np.integer)) and batch_size >= 1:
+            bs = min(int(batch_size), n)
+        else:
+            raise FFNNError(
+                f"batch_size must be a whole number >= 1 or None (full batch), got {batch_size!r}"
+            )
+        if rows is not None and bs == n:  # a full batch of the training rows: one copy, once
+            X, Y, rows = X[rows], Y[rows], None
+        self.X, self.Y, self.rows, self.shuffle = X, Y, rows, bool(shuffle)
+        self.n, self.batch_size, self.steps = n, bs, -(-n // bs)
+        # a full batch needs no gathering (the mean does not see order); a split data set always
+        # does (rows[order] are the training rows of X in this epoch's order)
+        self.gather = bs < n and (shuffle or rows is not None)
+        self.order: np.ndarray | None = None
+        last_bs = n - (self.steps - 1) * bs
+        self.workspace = net.workspace(bs)  # the values and messages of forward and backward
+        self.workspace_last = self.workspace if last_bs == bs else net.workspace(last_bs)
+        if self.gather:
+            self._Xb = np.empty((bs, X.shape[1]), dtype=X.dtype)
+            self._Yb = np.empty((bs, Y.shape[1]), dtype=Y.dtype)
+            self._last = (self._Xb[:last_bs], self._Yb[:last_bs])
+            self._idx = np.empty(bs, dtype=np.intp)
+
+    def new_epoch(self, rng: np.random.Generator) -> None:
+        """Draw the epoch's order of the training rows (when the batches need one)."""
+        if self.gather:
+            self.order = rng.permutation(self.n) if self.shuffle else np.arange(self.n)
+
+    def batch(self, s: int) -> tuple[np.ndarray, np.ndarray, object]:
+        """(X_B, Y_B, workspace) of step s of the epoch (0-based)."""
+        bs, last = self.batch_size, s == self.steps - 1
+        w = self.workspace_last if last else self.workspace
+        if self.gather:
+            idx = self.order[s * bs : s * bs + bs]
+            if self.rows is not None:  # positions in the training rows -> rows of X
+                idx = self.rows.take(idx, out=self._idx[: idx.shape[0]])
+            xb, yb = self._last if last else (self._Xb, self._Yb)
+            self.X.take(idx, axis=0, out=xb, mode="clip")  # indices are valid; "clip"
+            self.Y.take(idx, axis=0, out=yb, mode="clip")  # avoids a buffered copy
+            return xb, yb, w
+        if bs == self.n:
+            return self.X, self.Y, w
+        return self.X[s * bs : s * bs + bs], self.Y[s * bs : s * bs + bs], w
+
+
+class Trainer:
+    """One step and one epoch of minibatch training of ``net`` in place.
+
+    ``state``: the optimizer state (``optimizer.init(θ)`` unless given); ``prev``: θ before the
+    last step; ``pos``: the next step of the current epoch (0 between epochs); ``loss_sum``,
+    ``gsq_sum``, ``n_batches``: the epoch's running Σ B·L_B, Σ ‖g‖² and step count.
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        loss: Loss,
+        optimizer: Optimizer,
+        batches: Batches | None = None,
+        state: dict | None = None,
+    ):
+        self.net, self.loss, self.optimizer, self.batches = net, loss, optimizer, batches
+        self.theta = net.theta
+        self.state = optimizer.init(self.theta) if state is None else state
+        self.grad = net.gradient_buffer()
+        self.prev = self.theta.copy()  # θ before the last step: what a diverged step falls back to
+        self.pos, self.loss_sum, self.gsq_sum, self.n_batches = 0, 0.0, 0.0, 0
+
+    def step(self, xb: np.ndarray, yb: np.ndarray, workspace=None) -> tuple[float, float]:
+        """One step on the batch (X_B: (B, n_0), Y_B: (B, n_out)): returns (L_B, ‖g‖²).
+
+        Raises :class:`Diverged` on a non-finite loss (θ unchanged) or gradient (θ unchanged)."""
+        net = self.net
+        z, trace = net.forward(xb, workspace=workspace)
+        out = None if workspace is None else workspace.delta
+        L, delta = self.loss.value_and_delta_into(z, yb, net.output, out)
+        if not math.isfinite(L):
+            raise Diverged("loss", L, restore=True)
+        g = net.backward(trace, delta, out=self.grad, workspace=workspace).theta
+        gsq = float(g.dot(g))
+        if not math.isfinite(gsq):
+            raise Diverged("gradient norm", gsq, restore=False)
+        np.copyto(self.prev, self.theta)
+        self.state = self.optimizer.update_theta(g, self.state, self.theta)  # θ ← θ + s_t
+        return L, gsq
+
+    def epoch(self, epoch: int, rng: np.random.Generator, stop=None, progress=None) -> bool:
+        """The steps of ``epoch`` from ``pos`` on; True when it ran to its end.
+
+        ``stop``: an object whose ``hit`` turns True to stop at the next batch boundary (then
+        ``pos`` is where to go on); ``progress(running_loss, s)``: called every
+        ``progress.every`` steps. Raises :class:`Diverged` (with the epoch and step)."""
+        b = self.batches
+        if self.pos == 0:
+            b.new_epoch(rng)
+            self.loss_sum, self.gsq_sum, self.n_batches = 0.0, 0.0, 0
+        step, batch, steps, bs = self.step, b.batch, b.steps, b.batch_size
+        tick = getattr(progress, "every", 0)
+        s, loss_sum, gsq_sum = self.pos, self.loss_sum, self.gsq_sum
+        try:
+            while s < steps:
+                if stop is not None and stop.hit:
+                    break
+                xb, yb, w = batch(s)
+                L, gsq = step(xb, yb, w)
+                loss_sum += L * xb.shape[0]
+                gsq_sum += gsq
+                s += 1
+                if tick and s % tick == 0:  # live running loss
+                    progress(loss_sum / (s * bs), s)
+        except Diverged as d:
+            d.epoch, d.step = epoch, s
+            raise
+        finally:
+            self.n_batches += s - self.pos
+            self.pos, self.loss_sum, self.gsq_sum = s, loss_sum, gsq_sum
+        if s < steps:
+            return False
+        self.pos = 0
+        if not np.isfinite(self.theta).all():  # the epoch's last step left θ non-finite
+            raise Diverged("the parameter vector", "not finite", True, epoch, s - 1)
+        return True
+
+    def record(self, epoch: int) -> dict:
+        """The epoch's record: train_loss (L_train, the mean of the minibatch losses weighted
+        by their sizes) and grad_norm (root mean square of the minibatch ‖g‖)."""
+        return {
+            "epoch": epoch,
+            "train_loss": self.loss_sum / self.batches.n,
+            "grad_norm": math.sqrt(self.gsq_sum / max(self.n_batches, 1)),
+        }
