@@ -7,53 +7,37 @@ user's metadata. Training checkpoints (θ plus the optimizer, generator and loop
 training state: they live in :mod:`ffnn.train.checkpoints`, built on the helpers here
 (``save_checkpoint``, ``load_checkpoint`` and ``Checkpoint`` stay importable from ``ffnn.io``).
 
-Writes are atomic: the bytes go to a temporary file in the target's folder, are flushed to disk,
-and replace the target with ``os.replace``; a failed write leaves the old file (or none) and no
-temporary file. Loading parses the header JSON and reads raw arrays: it executes no code.
+Writes are atomic (:mod:`ffnn.fs`): the bytes go to a temporary file in the target's folder, are
+flushed to disk, take the umask's mode and replace the target with ``os.replace``; a failed write
+leaves the old file (or none) and no temporary file; killed writers' temporary files are removed.
+Loading validates the file as data first (:mod:`ffnn.modelfile`: header, metadata schema, the
+declared size against a limit and against the tensors present), then reads raw arrays: it
+executes no code. NaN/inf parameters are refused unless ``allow_nonfinite=True``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ffnn.core.graph import Network
 from ffnn.errors import FFNNError
+from ffnn.fs import atomic_write_bytes, clean_stale_temps, run_lock
+from ffnn.modelfile import read_header
 
 __all__ = [
     "save_model",
     "load_model",
     "atomic_write_bytes",
+    "clean_stale_temps",
+    "run_lock",
 ]
 
 MODEL_FORMAT = "ffnn.model/1"
 CHECKPOINT_FORMAT = "ffnn.checkpoint/1"
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, fsync, then
-    ``os.replace``. On any failure the temporary file is removed and ``path`` is untouched."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FFNNError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 # --- encoding ----------------------------------------------------------------------------------
@@ -81,9 +65,14 @@ def _encode(tensors: dict[str, np.ndarray], header: dict) -> bytes:
     return save(tensors, metadata={"ffnn": text})
 
 
-def _read(path: str | os.PathLike, what: str) -> tuple[dict[str, np.ndarray], dict]:
-    """The tensors and the decoded ffnn header of a file, or FFNNError saying what is wrong."""
-    from safetensors import SafetensorError, safe_open
+def _read(
+    path: str | os.PathLike, what: str, limit: int | None = None
+) -> tuple[dict[str, np.ndarray], dict]:
+    """The tensors and the decoded ffnn header of a file, or FFNNError saying what is wrong.
+
+    The file is validated as data (:func:`ffnn.modelfile.read_header`) before its tensors are read.
+    """
+    from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
     p = Path(path)
@@ -92,30 +81,38 @@ def _read(path: str | os.PathLike, what: str) -> tuple[dict[str, np.ndarray], di
     if not p.is_file():
         raise FFNNError(f"{what} path {str(p)!r} is not a file")
     try:
-        with safe_open(str(p), framework="np") as fh:
-            meta = fh.metadata() or {}
+        header = read_header(p, what, limit).ffnn
         tensors = load_file(str(p))
     except (SafetensorError, OSError, ValueError) as e:
+        if isinstance(e, FFNNError):
+            raise
         raise FFNNError(
             f"{what} file {str(p)!r} is not a readable safetensors file (corrupt or truncated?): "
             f"{e}"
         ) from None
-    if "ffnn" not in meta:
-        raise FFNNError(
-            f"{str(p)!r} is a safetensors file but not an ffnn {what} (no 'ffnn' metadata); "
-            "save it with ffnn.io.save_model / save_checkpoint"
-        )
-    try:
-        header = json.loads(meta["ffnn"])
-    except json.JSONDecodeError as e:
-        raise FFNNError(f"{what} file {str(p)!r} has corrupt metadata: {e}") from None
-    if not isinstance(header, dict) or "network" not in header:
-        raise FFNNError(f"{what} file {str(p)!r} has no network description")
     return tensors, header
 
 
-def _build_net(tensors: dict[str, np.ndarray], header: dict, path) -> Network:
-    net = Network.from_config(header["network"])
+def _build_net(
+    tensors: dict[str, np.ndarray], header: dict, path, allow_nonfinite: bool = False
+) -> Network:
+    try:
+        net = Network.from_config(header["network"])
+    except FFNNError as e:
+        raise FFNNError(f"{str(path)!r}: {e}") from None
+    except Exception as e:  # a file's description that the schema let through: still data
+        raise FFNNError(f"{str(path)!r}: not a valid ffnn network description ({e!r})") from None
+    _fill(net, tensors, path)
+    if not allow_nonfinite and not np.isfinite(net.theta).all():
+        bad = int(np.count_nonzero(~np.isfinite(net.theta)))
+        raise FFNNError(
+            f"{str(path)!r}: {bad} of the {net.n_params} parameters are NaN or inf (a diverged "
+            "training?); retrain the model, or pass allow_nonfinite=True to inspect it anyway"
+        )
+    return net
+
+
+def _fill(net: Network, tensors: dict[str, np.ndarray], path) -> None:
     if "theta" in tensors:
         theta = tensors["theta"]
         if theta.shape != net.theta.shape:
@@ -124,7 +121,7 @@ def _build_net(tensors: dict[str, np.ndarray], header: dict, path) -> Network:
                 f"{net.theta.shape}; the file is inconsistent"
             )
         net.theta[...] = theta
-        return net
+        return
     for (W, b), layer in zip(net.params, net.dense_layers, strict=True):
         for key, view in ((f"{layer.name}.W", W), (f"{layer.name}.b", b)):
             if key not in tensors:
@@ -135,7 +132,6 @@ def _build_net(tensors: dict[str, np.ndarray], header: dict, path) -> Network:
                     f"needs {view.shape}; the file is inconsistent"
                 )
             view[...] = tensors[key]
-    return net
 
 
 # --- models ------------------------------------------------------------------------------------
@@ -159,13 +155,21 @@ def save_model(path: str | os.PathLike, net: Network, metadata: dict | None = No
     atomic_write_bytes(path, _encode(_param_tensors(net), header))
 
 
-def load_model(path: str | os.PathLike) -> tuple[Network, dict]:
-    """Read a model (or the model of a checkpoint): returns (net, metadata)."""
-    tensors, header = _read(path, "model")
+def load_model(
+    path: str | os.PathLike, *, limit: int | None = None, allow_nonfinite: bool = False
+) -> tuple[Network, dict]:
+    """Read a model (or the model of a checkpoint): returns (net, metadata).
+
+    ``limit``: the most bytes its declared parameters may take (default: half the available
+    memory, or ``FFNN_MAX_BYTES``; see :mod:`ffnn.limits`). ``allow_nonfinite``: load NaN/inf
+    parameters instead of refusing them (for debugging a diverged model).
+    """
+    tensors, header = _read(path, "model", limit)
     fmt = header.get("format")
     if fmt not in (MODEL_FORMAT, CHECKPOINT_FORMAT):
         raise FFNNError(f"{str(path)!r} has format {fmt!r}; this ffnn reads {MODEL_FORMAT}")
-    return _build_net(tensors, header, path), header.get("metadata") or {}
+    net = _build_net(tensors, header, path, allow_nonfinite)
+    return net, header.get("metadata") or {}
 
 
 def __getattr__(name: str):

@@ -65,3 +65,15 @@ def test_unknown_dataset_lists_available():
         load_dataset("mnist")
     with pytest.raises(FFNNError, match="neither a built-in data set nor a file"):
         load_data("nonsense")
+
+
+def test_mnist1d_without_its_package_names_the_extra(monkeypatch):
+    import sys
+
+    from ffnn.data import load_dataset
+    from ffnn.errors import FFNNError
+
+    monkeypatch.setitem(sys.modules, "mnist1d", None)
+    monkeypatch.setitem(sys.modules, "mnist1d.data", None)
+    with pytest.raises(FFNNError, match=r'pip install "ffnn\[mnist1d\]"'):
+        load_dataset("mnist1d", n=100, cache=False)

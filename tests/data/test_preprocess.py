@@ -59,3 +59,35 @@ def test_numeric_labels_match_across_types():
 def test_unfitted():
     with pytest.raises(FFNNError, match="not fitted"):
         Preprocessor().transform_X(np.zeros((2, 2)))
+
+
+def test_stored_preprocessor_fields_are_checked_as_data():
+    from ffnn.data import Preprocessor
+
+    good = {"task": "classification", "mean": [0.0], "std": [1.0], "classes": ["a", "b"]}
+    assert Preprocessor.from_dict(good).classes == ["a", "b"]
+    for bad, message in [
+        ([1], "a list, not an object"),
+        ({**good, "classes": 5}, "classes must be a list of two or more"),
+        ({**good, "task": "magic"}, "task is 'magic'"),
+        ({**good, "std": [1.0, 2.0]}, "'std' must be a list of 1 finite numbers"),
+        ({**good, "mean": ["x"]}, "'mean' must be a list"),
+    ]:
+        with pytest.raises(FFNNError, match=message):
+            Preprocessor.from_dict(bad)
+
+
+def test_huge_finite_values_standardize_without_warnings_and_nan_targets_are_refused():
+    import warnings
+
+    from ffnn.data import Dataset, Preprocessor
+
+    X = np.array([[1.7e308], [-1.7e308], [1.0], [2.0]])
+    ds = Dataset(X, np.array([0.0, 1.0, 2.0, 3.5]), "regression")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pre = Preprocessor().fit(ds)
+        Z = pre.transform_X(X)
+    assert np.isfinite(Z).all() and abs(Z[:, 0].mean()) < 1e-12
+    with pytest.raises(FFNNError, match="targets have NaN/inf/missing values in 1 rows"):
+        pre.encode_y(np.array([0.5, np.nan]))

@@ -32,3 +32,14 @@ def test_bad_sizes():
         sine(n=1)
     with pytest.raises(FFNNError, match="noise"):
         xor(noise=-1.0)
+
+
+def test_n_beyond_the_memory_limit_is_refused_before_allocating(monkeypatch):
+    monkeypatch.setenv("FFNN_MAX_BYTES", "1G")
+    with pytest.raises(
+        FFNNError, match=r"n=2,000,000,000 examples needs 178\.8 GiB.*choose a smaller n"
+    ):
+        spirals(2 * 10**9)
+    with pytest.raises(FFNNError, match="n >= 2"):
+        sine(True)
+    assert sine(1000).n == 1000

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import random
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 from ffnn.data import synthetic
 from ffnn.data.dataset import Dataset
 from ffnn.errors import FFNNError
+from ffnn.limits import check_bytes
 
 __all__ = ["DATASETS", "DatasetInfo", "load_dataset", "load_data", "cache_dir", "mnist1d"]
 
@@ -74,9 +74,15 @@ def mnist1d(n: int = 5000, *, seed: int = 42, cache: bool = True, **_) -> Datase
     ``<cache_dir>/mnist1d-<hash>.npz``, written atomically. mnist1d seeds the global NumPy and
     ``random`` states; they are restored afterwards.
     """
-    if not isinstance(n, int | np.integer) or n < 10:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 10:
         raise FFNNError(f"mnist1d needs n >= 10 examples, got {n!r}")
-    from mnist1d.data import get_dataset_args
+    check_bytes(int(n) * 40 * 8 * 4, f"mnist1d with n={int(n):,}", "choose a smaller n")
+    try:
+        from mnist1d.data import get_dataset_args
+    except ImportError:
+        raise FFNNError(
+            'the mnist1d data set needs the optional mnist1d package: pip install "ffnn[mnist1d]"'
+        ) from None
 
     args = get_dataset_args(as_dict=True)
     args.update(num_samples=int(n), seed=int(seed))
@@ -123,17 +129,16 @@ def _make_mnist1d(args: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def _save_npz_atomic(path: Path, **arrays) -> None:
     """Best effort: a cache that cannot be written is skipped silently."""
+    import io
+
+    from ffnn.fs import atomic_write_bytes
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError:
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        atomic_write_bytes(path, buf.getvalue())
+    except (OSError, FFNNError):
         pass
 
 

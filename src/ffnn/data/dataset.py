@@ -121,7 +121,8 @@ def infer_task(y) -> str:
 def encode_labels(y, classes: list | None = None) -> tuple[np.ndarray, list]:
     """Map labels to indices 0..K-1 into ``classes`` (sorted unique labels if not given)."""
     y = np.asarray(y).reshape(-1)
-    if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+    exact = y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(np.abs(y) < 2**53)
+    if exact and np.all(y == np.round(y)):
         y = y.astype(np.int64)
     if y.dtype.kind == "O":
         y = y.astype(str)

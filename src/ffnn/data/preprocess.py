@@ -11,10 +11,78 @@ from __future__ import annotations
 
 import numpy as np
 
-from ffnn.data.dataset import Dataset, encode_labels, validate_X
+from ffnn.data.dataset import Dataset, encode_labels, validate_X, validate_y
 from ffnn.errors import FFNNError
 
 __all__ = ["Preprocessor"]
+
+
+def _moments(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations of A: (n, k), without overflow for values near the
+    float64 limit (±1.7e308): such columns are scaled by max |a| first."""
+    scale = np.max(np.abs(A), axis=0)
+    if not (scale > 1e150).any():
+        return A.mean(axis=0), A.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    B = A / scale
+    return B.mean(axis=0) * scale, B.std(axis=0) * scale
+
+
+def _standardize(A: np.ndarray, mu: np.ndarray, s: np.ndarray, what: str) -> np.ndarray:
+    """(A − μ) / s, computed as A/s − μ/s where A − μ would overflow float64."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = (A - mu) / s
+        if not np.isfinite(Z).all():
+            Z = A / s - mu / s
+    if not np.isfinite(Z).all():
+        j = int(np.flatnonzero(~np.isfinite(Z).all(axis=0))[0])
+        raise FFNNError(
+            f"{what} column {j} holds values (up to {np.max(np.abs(A[:, j])):.3g}) too far from "
+            f"the training data (mean {mu[j]:.3g}, s {s[j]:.3g}) to standardize in float64; "
+            "rescale the column"
+        )
+    return Z
+
+
+def _numbers(d: dict, key: str, n: int | None = None) -> None:
+    v = d.get(key)
+    ok = isinstance(v, list) and all(
+        isinstance(x, int | float) and not isinstance(x, bool) and np.isfinite(x) for x in v
+    )
+    if not ok or (n is not None and len(v) != n):
+        size = f"{n} " if n is not None else ""
+        raise FFNNError(
+            f"not a valid ffnn preprocessor description: {key!r} must be a list of "
+            f"{size}finite numbers, got {str(v)[:60]}"
+        )
+
+
+def _check_dict(d) -> None:
+    """A stored preprocessor's fields have the types :meth:`Preprocessor.to_dict` writes."""
+    bad = lambda what: FFNNError(f"not a valid ffnn preprocessor description: {what}")
+    if not isinstance(d, dict):
+        raise bad(f"a {type(d).__name__}, not an object")
+    if d.get("task") not in ("classification", "regression"):
+        raise bad(f"task is {str(d.get('task'))[:40]!r}, not 'classification' or 'regression'")
+    if d.get("standardize", True) is not False:
+        _numbers(d, "mean")
+        _numbers(d, "std", len(d["mean"]))
+    names = d.get("feature_names")
+    if names is not None and not (
+        isinstance(names, list) and all(isinstance(x, str) for x in names)
+    ):
+        raise bad("feature_names must be a list of strings")
+    if d["task"] == "classification":
+        classes = d.get("classes")
+        if not isinstance(classes, list) or len(classes) < 2:
+            raise bad(f"classes must be a list of two or more labels, got {str(classes)[:40]}")
+        if not all(isinstance(c, str | int | float) and not isinstance(c, bool) for c in classes):
+            raise bad("classes must be numbers or strings")
+    elif d.get("y_mean") is not None:
+        _numbers(d, "y_mean")
+        _numbers(d, "y_std", len(d["y_mean"]))
+    if not isinstance(d.get("target_name", "t"), str):
+        raise bad("target_name must be a string")
 
 
 def _jsonable(v):
@@ -50,8 +118,7 @@ class Preprocessor:
         X = ds.X
         n0 = X.shape[1]
         if self.standardize:
-            self.mean = X.mean(axis=0)
-            std = X.std(axis=0)
+            self.mean, std = _moments(X)
             self.std = np.where(std > 1e-12 * (1 + np.abs(self.mean)), std, 1.0)
         else:
             self.mean, self.std = np.zeros(n0), np.ones(n0)
@@ -64,8 +131,7 @@ class Preprocessor:
             y = ds.y.reshape(ds.n, -1)
             self.y_ndim = ds.y.ndim
             if self.standardize_target:
-                self.y_mean = y.mean(axis=0)
-                s = y.std(axis=0)
+                self.y_mean, s = _moments(y)
                 self.y_std = np.where(s > 1e-12 * (1 + np.abs(self.y_mean)), s, 1.0)
             else:
                 self.y_mean, self.y_std = np.zeros(y.shape[1]), np.ones(y.shape[1])
@@ -96,7 +162,7 @@ class Preprocessor:
                 f"{self.mean.size} inputs ({', '.join(self.feature_names[:6])}"
                 f"{' …' if len(self.feature_names) > 6 else ''})"
             )
-        return (X - self.mean) / self.std
+        return _standardize(X, self.mean, self.std, "feature")
 
     # --- targets ------------------------------------------------------------------------------
     def encode_y(self, y) -> np.ndarray:
@@ -117,7 +183,8 @@ class Preprocessor:
                 f"the targets have {flat.shape[1]} columns but the model predicts "
                 f"{self.y_mean.size}"
             )
-        return ((flat - self.y_mean) / self.y_std).reshape(yf.shape)
+        validate_y(flat, flat.shape[0], "regression", what="evaluation data")
+        return _standardize(flat, self.y_mean, self.y_std, "target").reshape(yf.shape)
 
     def encode_dataset(self, ds: Dataset) -> np.ndarray:
         """Targets of a Dataset (whose y holds indices into ds.classes) in the model's encoding."""
@@ -172,6 +239,8 @@ class Preprocessor:
 
     @classmethod
     def from_dict(cls, d: dict) -> Preprocessor:
+        """Rebuild from :meth:`to_dict`, checking the dict as data (a model file's metadata)."""
+        _check_dict(d)
         try:
             p = cls(d.get("standardize", True), d.get("standardize_target", True))
             p.task = d["task"]

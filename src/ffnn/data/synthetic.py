@@ -11,14 +11,25 @@ import numpy as np
 
 from ffnn.data.dataset import Dataset
 from ffnn.errors import FFNNError
+from ffnn.limits import check_bytes
 
 __all__ = ["sine", "piecewise", "piecewise_f", "spirals", "moons", "circles", "xor"]
 
 
+#: bytes a generator holds per example at its peak (X, y and temporaries, float64)
+BYTES_PER_EXAMPLE = 96
+
+
 def _check(n: int, noise: float) -> None:
-    if not isinstance(n, int | np.integer) or n < 2:
+    """n an integer >= 2 whose arrays fit the memory limit (:mod:`ffnn.limits`); noise >= 0."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
         raise FFNNError(f"a data set needs n >= 2 examples, got n={n!r}")
-    if not np.isfinite(noise) or noise < 0:
+    check_bytes(
+        int(n) * BYTES_PER_EXAMPLE,
+        f"a synthetic data set of n={int(n):,} examples",
+        "choose a smaller n",
+    )
+    if not isinstance(noise, int | float | np.floating) or not np.isfinite(noise) or noise < 0:
         raise FFNNError(f"noise must be a finite number >= 0, got {noise!r}")
 
 

@@ -1,0 +1,28 @@
+import pytest
+
+from ffnn.errors import FFNNError
+from ffnn.limits import check_bytes, format_bytes, memory_limit
+
+
+def test_limit_from_argument_env_and_machine(monkeypatch):
+    monkeypatch.delenv("FFNN_MAX_BYTES", raising=False)
+    assert memory_limit() > 2**20
+    assert memory_limit(1234) == 1234
+    for text, value in [("8G", 8 * 2**30), ("512M", 512 * 2**20), ("1000", 1000), ("2GiB", 2**31)]:
+        monkeypatch.setenv("FFNN_MAX_BYTES", text)
+        assert memory_limit() == value
+    monkeypatch.setenv("FFNN_MAX_BYTES", "lots")
+    with pytest.raises(FFNNError, match="not a size"):
+        memory_limit()
+    with pytest.raises(FFNNError, match="positive"):
+        memory_limit(0)
+
+
+def test_check_bytes_names_both_figures(monkeypatch):
+    monkeypatch.setenv("FFNN_MAX_BYTES", "1M")
+    check_bytes(2**20, "fits", "no fix")
+    with pytest.raises(
+        FFNNError, match=r"thing needs 2\.0 MiB, beyond the limit of 1\.0 MiB.*do less"
+    ):
+        check_bytes(2 * 2**20, "thing", "do less")
+    assert format_bytes(728 * 2**40) == "728.0 TiB" and format_bytes(12) == "12 B"
