@@ -163,6 +163,15 @@ def load_model(
     ``limit``: the most bytes its declared parameters may take (default: half the available
     memory, or ``FFNN_MAX_BYTES``; see :mod:`ffnn.limits`). ``allow_nonfinite``: load NaN/inf
     parameters instead of refusing them (for debugging a diverged model).
+
+    The network comes back with the same graph, dtype and θ, bit for bit; ``metadata`` is the
+    dict given to :func:`save_model` (for a model of ``ffnn train``: the preprocessing, the
+    training configuration and the metrics). A file that is not an ffnn model, is truncated or
+    declares impossible shapes raises :class:`~ffnn.errors.FFNNError` saying so.
+
+    >>> net, meta = ffnn.load_model("runs/digits/model.safetensors")  # doctest: +SKIP
+    >>> net.widths, sorted(meta)                                       # doctest: +SKIP
+    ([64, 256, 10], ['created', 'data', 'ffnn', 'metrics', 'preprocessor', 'training'])
     """
     tensors, header = _read(path, "model", limit)
     fmt = header.get("format")
