@@ -236,7 +236,7 @@ def history_html(history, *, head: int = 3, tail: int = 5) -> str:
         else:
             rows.append("<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in cols) + "</tr>")
     header = "<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr>"
-    best = "" if history.best_epoch is None else f", best epoch {history.best_epoch} (restored)"
+    best = "" if history.best_epoch is None else f", lowest loss at epoch {history.best_epoch}"
     title = (
         f"<b>History</b>: {history.epochs} epochs, stop reason "
         f"<code>{html.escape(history.stop_reason or '—')}</code>{best}"

@@ -34,7 +34,8 @@ class History:
     ----------
     records : one dict per epoch (the columns of the module docstring); ``fit`` fills them.
     stop_reason, message : why the run ended, as a key and in words.
-    best_epoch : the epoch whose θ was restored by early stopping (None otherwise).
+    best_epoch : the epoch of the lowest validation loss (training loss without a validation
+        set); early stopping restores the θ of that epoch.
     config : the run's settings (optimizer, lr, batch size, …), JSON-able.
     state : the optimizer state and counters to continue from.
 
