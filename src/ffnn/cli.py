@@ -5,7 +5,7 @@
     ffnn evaluate MODEL DATA        loss and accuracy / R² of a saved model
     ffnn info MODEL [--n N]         layers, widths, parameter count p, cost of one iteration
     ffnn datasets                   the built-in data sets
-    ffnn lab NAME [-o DIR] [--quick] | ffnn lab --list     the lab's experiments
+    ffnn lab NAME [--set K=V] [--seed N] [--params] | --list   the lab's experiments
     ffnn demo                       one forward and backward pass, with a gradient check
 
 A user's mistake ends with one line ``ffnn: error: ...`` on stderr and exit status 2 (no
@@ -711,15 +711,23 @@ def _lab(args) -> int:
         for name, e in sorted(EXPERIMENTS.items()):
             print(f"{name:<24}{e.claim}")
         if not args.list:
-            print("\nrun one with: ffnn lab NAME [-o DIR] [--quick]", file=sys.stderr)
+            print(
+                "\nrun one with: ffnn lab NAME [-o DIR] [--quick] [--set NAME=VALUE] [--seed N]"
+                " (its parameters: ffnn lab NAME --params)",
+                file=sys.stderr,
+            )
         return 0
+    from ffnn.lab._params import parse_settings
+
     exp = get_experiment(args.name)
+    if args.params:
+        print(exp.describe())
+        return 0
+    settings = parse_settings(args.set)
+    exp.resolve(settings, quick=args.quick)  # a bad --set is refused before any folder is made
     out = Path(args.out) if args.out else Path("runs") / "lab" / exp.name
     out.mkdir(parents=True, exist_ok=True)
-    progress = None if args.progress is None else args.progress
-    result = exp.run(
-        out, quick=args.quick, progress=progress if progress is not None else sys.stderr.isatty()
-    )
+    result = exp.run(out, quick=args.quick, progress=args.progress, params=settings, seed=args.seed)
     print(result.verdict())
     if result.files:
         print("files: " + ", ".join(str(f) for f in result.files))
@@ -918,6 +926,15 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--list", action="store_true", help="list the registered experiments")
     lab.add_argument("-o", "--out", help="output folder (default runs/lab/NAME)")
     lab.add_argument("--quick", action="store_true", help="a small, fast version")
+    lab.add_argument("--params", action="store_true", help="list the experiment's parameters")
+    lab.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a parameter (repeatable; lists as 1,2,3), e.g. --set widths=16,64",
+    )
+    lab.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     lab.add_argument("--progress", dest="progress", action="store_const", const=True, default=None)
     lab.add_argument("--no-progress", dest="progress", action="store_const", const=False)
     lab.set_defaults(func=_lab)

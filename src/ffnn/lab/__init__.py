@@ -1,12 +1,34 @@
 """The lab: theory tools and experiments (``ffnn lab NAME``).
 
-Each experiment module registers itself with :func:`ffnn.lab._registry.experiment` when imported;
-import new experiment modules here.
+Each experiment is a subclass of :class:`Experiment` registered with :func:`register` when its
+module is imported (import new experiment modules here). Run one with :func:`run`::
+
+    ffnn.lab.run("ntk-lazy", params={"widths": [8, 64, 512]}, seed=3, out_dir="runs/lazy")
 """
 
-from ffnn.lab._registry import EXPERIMENTS, Experiment, ExperimentResult, experiment, get_experiment
+from ffnn.lab._registry import (
+    EXPERIMENTS,
+    Experiment,
+    ExperimentResult,
+    Param,
+    Params,
+    experiment,
+    get_experiment,
+    register,
+    run,
+)
 
-__all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "experiment", "get_experiment"]
+__all__ = [
+    "EXPERIMENTS",
+    "Experiment",
+    "ExperimentResult",
+    "Param",
+    "Params",
+    "experiment",
+    "get_experiment",
+    "register",
+    "run",
+]
 
 # part 1, representation, initialization and the NTK: importing registers the experiments
 from ffnn.lab import exp_p1_init, exp_p1_ntk, exp_p1_represent  # noqa: E402, F401, I001

@@ -24,6 +24,7 @@ import numpy as np
 from ffnn.core.graph import Network
 from ffnn.core.losses import Loss, get_loss
 from ffnn.errors import FFNNError
+from ffnn.lab.gd import gd
 
 __all__ = [
     "GDRun",
@@ -70,15 +71,11 @@ def gradient_descent(
     Records L(θ_t), ‖∇L(θ_t)‖ and, with ``theta_star``, err_t = ‖θ_t − θ*‖. Stops early (marking
     ``diverged``) when L is not finite or err grows beyond ``blowup`` × err_0.
     """
-    loss = get_loss(loss)
-    if not lr > 0:
-        raise FFNNError(f"the learning rate must be positive, got {lr}")
-    buf = net.gradient_buffer()
     Ls, Gs, Es = [], [], []
-    snaps = {}
-    diverged = False
-    for t in range(steps + 1):
-        L, g = net.loss_and_grad(X, y, loss, out=buf)
+    snaps: dict[int, np.ndarray] = {}
+    diverged = []
+
+    def record(t, L, g):
         Ls.append(L)
         Gs.append(float(np.linalg.norm(g)))
         if theta_star is not None:
@@ -86,12 +83,12 @@ def gradient_descent(
         if t in snapshot_at:
             snaps[t] = net.theta.copy()
         if not np.isfinite(L) or (theta_star is not None and Es[-1] > blowup * max(Es[0], 1e-300)):
-            diverged = True
-            break
-        if t < steps:
-            net.theta -= lr * g
+            diverged.append(t)
+        return bool(diverged)
+
+    gd(net, X, y, loss, lr=lr, steps=steps, callback=record)
     err = np.array(Es) if theta_star is not None else None
-    return GDRun(np.array(Ls), np.array(Gs), err, diverged, snaps)
+    return GDRun(np.array(Ls), np.array(Gs), err, bool(diverged), snaps)
 
 
 def find_minimum(

@@ -1,16 +1,15 @@
-"""Shared helpers of the part-1 lab experiments: figures, exact full-batch GD, slope fits."""
+"""Shared helpers of the part-1 lab experiments: GD with per-epoch records, slope fits."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
-
 from ffnn.core.graph import Network
-from ffnn.lab._figures import pyplot, save  # noqa: F401  (re-exported to the experiments)
+from ffnn.lab._figures import loglog_slope  # noqa: F401  (re-exported to the experiments)
+from ffnn.lab.gd import gd
 
 
-def gd(
+def gd_history(
     net: Network,
     X,
     y,
@@ -20,23 +19,21 @@ def gd(
     epochs: int,
     callbacks: Sequence[Callable] = (),
 ) -> list[dict]:
-    """Exact full-batch gradient descent θ ← θ − lr ∇L(θ); returns per-epoch records.
+    """``epochs`` steps of exact full-batch GD (:func:`ffnn.lab.gd.gd`); per-epoch records.
 
     Each record has ``epoch`` and ``train_loss`` (the loss before that epoch's step), plus
     whatever the callbacks ``cb(net, epoch, logs)`` add.
     """
-    records = []
-    buf = net.gradient_buffer()
-    for epoch in range(epochs):
-        L, g = net.loss_and_grad(X, y, loss, out=buf)
-        logs = {"epoch": epoch, "train_loss": L}
+    records: list[dict] = []
+
+    def log(t, L, g):
+        if t == epochs:
+            return True
+        logs = {"epoch": t, "train_loss": L}
         for cb in callbacks:
-            cb(net, epoch, logs)
+            cb(net, t, logs)
         records.append(logs)
-        net.theta -= lr * g
+        return False
+
+    gd(net, X, y, loss, lr=lr, steps=epochs, callback=log)
     return records
-
-
-def loglog_slope(x, y) -> float:
-    """Least-squares slope of log y against log x."""
-    return float(np.polyfit(np.log(np.asarray(x, float)), np.log(np.asarray(y, float)), 1)[0])

@@ -1,4 +1,4 @@
-"""Shared helpers of the part-2 lab experiments (geometry of training): figures and data."""
+"""Shared data of the part-2 lab experiments (geometry of training)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import numpy as np
 
 import ffnn
 from ffnn.core.graph import Network
-from ffnn.lab._figures import pyplot, save  # noqa: F401  (re-exported to the experiments)
 
 
 def teacher_data(

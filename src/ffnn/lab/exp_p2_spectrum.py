@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 import ffnn
-from ffnn.lab._registry import ExperimentResult, experiment
-from ffnn.lab.exp_p2_common import pyplot, save
+from ffnn.lab._registry import Experiment, Param, register
 from ffnn.lab.hessian import Curvature
 from ffnn.lab.spectrum import hutchinson_trace, min_eigenvalue, slq_density, top_eigenvalues
 
-CLAIM = (
-    "the loss Hessian of a trained classifier is a bulk of eigenvalues near zero plus a few large "
-    "outliers (≲ the number of classes): > 90% of the spectral mass lies within |λ| < 5% of "
-    "λ_max; Lanczos, SLQ and Hutchinson agree on its edge and trace"
-)
 
-
-@experiment("hessian-spectrum", claim=CLAIM)
-def run(out_dir: Path, *, quick: bool = False, progress: bool = True) -> ExperimentResult:
-    """digits, 64-h-10 ReLU + cross-entropy trained by SGD; spectrum of H on the training set."""
+def _trained_net(n: int, hidden: int, seed: int):
+    """digits (n examples), 64-hidden-10 ReLU + cross-entropy trained by SGD to L ≤ 0.05."""
     from ffnn.data import load_dataset
     from ffnn.train import fit
 
     ds = load_dataset("digits", rng=0)
-    X, y = ds.X / 16.0, ds.y
-    idx = np.random.default_rng(0).permutation(len(X))[: (400 if quick else 1000)]
-    X, y = X[idx], y[idx]
-    hidden = 32 if quick else 64
-    net = ffnn.mlp([64, hidden, 10], "relu", output="softmax", rng=0, dtype=np.float64)
+    idx = np.random.default_rng(seed).permutation(len(ds.X))[:n]
+    X, y = ds.X[idx] / 16.0, ds.y[idx]
+    net = ffnn.mlp([64, hidden, 10], "relu", output="softmax", rng=seed, dtype=np.float64)
     fit(
         net,
         X,
@@ -41,73 +29,108 @@ def run(out_dir: Path, *, quick: bool = False, progress: bool = True) -> Experim
         batch_size=32,
         epochs=200,
         tol_loss=0.05,
-        rng=0,
+        rng=seed,
         progress=False,
     )
-    C = Curvature(net, X, y, "cross_entropy")
-    k = 15 if quick else 25
-    top = top_eigenvalues(C, k=k, rng=1)
-    lmax = float(top[0])
-    lmin, _ = min_eigenvalue(C, rng=2)
-    tr, tr_se = hutchinson_trace(C, n_probes=30 if quick else 60, rng=3)
-    dens = slq_density(C, n_probes=4 if quick else 8, n_steps=40 if quick else 80, rng=4)
-    bulk = dens.mass(-0.05 * lmax, 0.05 * lmax)
-    n_out = int(np.sum(top > 0.05 * lmax))
-    edge = dens.support[1]
-    tr_slq = dens.trace()
-    rows = [{"index": i + 1, "eigenvalue": float(v)} for i, v in enumerate(top)]
-    rows.append({"index": "min", "eigenvalue": lmin})
-    summary = {
-        "p": net.n_params,
-        "n": len(X),
-        "train_loss": C.value,
-        "lambda_max": lmax,
-        "lambda_min": lmin,
-        "outliers_above_5pct": n_out,
-        "bulk_mass_within_5pct": bulk,
-        "slq_right_edge": edge,
-        "trace_hutchinson": tr,
-        "trace_hutchinson_se": tr_se,
-        "trace_slq": tr_slq,
-        "hessian_vector_products": C.n_products,
-    }
-    for r in rows:
-        r.update(summary)
-    ok = bulk > 0.9 and n_out < k and n_out <= 15
-    ok &= abs(edge - lmax) < 0.02 * lmax
-    ok &= abs(tr - tr_slq) < 4 * tr_se + 0.1 * abs(tr)
-    plt = pyplot()
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
-    lo, hi = dens.support
-    span = hi - lo
-    grid = np.linspace(lo - 0.05 * span, hi + 0.05 * span, 2000)
-    sigma = span / 300
-    ax[0].semilogy(grid, np.maximum(dens.evaluate(grid, sigma), 1e-10), lw=1)
-    for i, lam in enumerate(top[:n_out]):
-        ax[0].axvline(
-            lam, color="C3", lw=0.6, ls="--", label="Lanczos top eigenvalues" if i == 0 else None
+    return net, X, y
+
+
+@register
+class HessianSpectrum(Experiment):
+    """digits, 64-h-10 ReLU + cross-entropy trained by SGD; spectrum of H on the training set."""
+
+    name = "hessian-spectrum"
+    claim = (
+        "the loss Hessian of a trained classifier is a bulk of eigenvalues near zero plus a few "
+        "large outliers (≲ the number of classes): > 90% of the spectral mass lies within "
+        "|λ| < 5% of λ_max; Lanczos, SLQ and Hutchinson agree on its edge and trace"
+    )
+    params = (
+        Param("n", int, 1000, 400, "training examples of digits"),
+        Param("hidden", int, 64, 32, "hidden width"),
+        Param("k", int, 25, 15, "top eigenvalues by Lanczos"),
+        Param("probes", int, 60, 30, "Hutchinson probes"),
+        Param("slq_probes", int, 8, 4, "SLQ probe vectors"),
+        Param("slq_steps", int, 80, 40, "Lanczos steps per SLQ probe"),
+    )
+
+    def measure(self, p, seed, progress):
+        net, X, y = _trained_net(p.n, p.hidden, seed)
+        C = Curvature(net, X, y, "cross_entropy")
+        tools = {
+            "top": lambda: top_eigenvalues(C, k=p.k, rng=seed + 1),
+            "min": lambda: min_eigenvalue(C, rng=seed + 2)[0],
+            "trace": lambda: hutchinson_trace(C, n_probes=p.probes, rng=seed + 3),
+            "slq": lambda: slq_density(C, n_probes=p.slq_probes, n_steps=p.slq_steps, rng=seed + 4),
+        }
+        out = {key: f() for key, f in progress(tools.items(), "spectrum tools", total=len(tools))}
+        top, lmin, (tr, tr_se), dens = out["top"], out["min"], out["trace"], out["slq"]
+        lmax = float(top[0])
+        summary = {
+            "p": net.n_params,
+            "n": len(X),
+            "train_loss": C.value,
+            "lambda_max": lmax,
+            "lambda_min": lmin,
+            "outliers_above_5pct": int(np.sum(top > 0.05 * lmax)),
+            "bulk_mass_within_5pct": dens.mass(-0.05 * lmax, 0.05 * lmax),
+            "slq_right_edge": dens.support[1],
+            "trace_hutchinson": tr,
+            "trace_hutchinson_se": tr_se,
+            "trace_slq": dens.trace(),
+            "hessian_vector_products": C.n_products,
+        }
+        rows = [{"index": i + 1, "eigenvalue": float(v), **summary} for i, v in enumerate(top)]
+        rows.append({"index": "min", "eigenvalue": lmin, **summary})
+        return {"rows": rows, "s": summary, "top": top, "dens": dens, "k": p.k}
+
+    def verdict(self, data):
+        s, k = data["s"], data["k"]
+        lmax, bulk, n_out, edge = (
+            s["lambda_max"],
+            s["bulk_mass_within_5pct"],
+            s["outliers_above_5pct"],
+            s["slq_right_edge"],
         )
-    ax[0].set(
-        xlabel="eigenvalue λ",
-        ylabel="density (log)",
-        ylim=(1e-6, None),
-        title=f"SLQ density, p = {net.n_params}, n = {len(X)}",
-    )
-    ax[0].legend(fontsize=7)
-    ax[1].semilogy(np.arange(1, k + 1), np.maximum(top, 1e-12), "o-")
-    ax[1].axhline(0.05 * lmax, color="gray", ls=":", label="5% of λ_max")
-    ax[1].set(xlabel="rank i", ylabel="λ_i", title=f"top {k} eigenvalues: {n_out} outliers")
-    ax[1].legend(fontsize=7)
-    files = [save(fig, out_dir, "hessian-spectrum")]
-    res = ExperimentResult(
-        "hessian-spectrum",
-        CLAIM,
-        bool(ok),
-        f"λ_max = {lmax:.3f}, λ_min = {lmin:.2e}; {n_out} eigenvalues above 5% of λ_max; "
-        f"{100 * bulk:.1f}% of the SLQ mass within ±5% λ_max; SLQ right edge {edge:.3f}; "
-        f"trace: Hutchinson {tr:.2f} ± {tr_se:.2f}, SLQ {tr_slq:.2f}",
-        rows,
-        files,
-    )
-    res.write_table(out_dir)
-    return res
+        tr, tr_se, tr_slq = s["trace_hutchinson"], s["trace_hutchinson_se"], s["trace_slq"]
+        ok = bulk > 0.9 and n_out < k and n_out <= 15
+        ok &= abs(edge - lmax) < 0.02 * lmax
+        ok &= abs(tr - tr_slq) < 4 * tr_se + 0.1 * abs(tr)
+        summary = (
+            f"λ_max = {lmax:.3f}, λ_min = {s['lambda_min']:.2e}; {n_out} eigenvalues above 5% "
+            f"of λ_max; {100 * bulk:.1f}% of the SLQ mass within ±5% λ_max; SLQ right edge "
+            f"{edge:.3f}; trace: Hutchinson {tr:.2f} ± {tr_se:.2f}, SLQ {tr_slq:.2f}"
+        )
+        tol = (
+            "bulk mass > 90%; ≤ 15 outliers; SLQ edge within 2% of λ_max; traces within "
+            f"4 SE + 10% = {4 * tr_se + 0.1 * abs(tr):.2f}"
+        )
+        return bool(ok), summary, tol
+
+    def figure(self, data, fig):
+        s, top, dens, k = data["s"], data["top"], data["dens"], data["k"]
+        lmax, n_out = s["lambda_max"], s["outliers_above_5pct"]
+        ax = fig.subplots(1, 2)
+        lo, hi = dens.support
+        span = hi - lo
+        grid = np.linspace(lo - 0.05 * span, hi + 0.05 * span, 2000)
+        ax[0].semilogy(grid, np.maximum(dens.evaluate(grid, span / 300), 1e-10), lw=1)
+        for i, lam in enumerate(top[:n_out]):
+            ax[0].axvline(
+                lam,
+                color="C3",
+                lw=0.6,
+                ls="--",
+                label="Lanczos top eigenvalues" if i == 0 else None,
+            )
+        ax[0].set(
+            xlabel="eigenvalue λ",
+            ylabel="density (log)",
+            ylim=(1e-6, None),
+            title=f"SLQ density, p = {s['p']}, n = {s['n']}",
+        )
+        ax[0].legend(fontsize=7)
+        ax[1].semilogy(np.arange(1, k + 1), np.maximum(top, 1e-12), "o-")
+        ax[1].axhline(0.05 * lmax, color="gray", ls=":", label="5% of λ_max")
+        ax[1].set(xlabel="rank i", ylabel="λ_i", title=f"top {k} eigenvalues: {n_out} outliers")
+        ax[1].legend(fontsize=7)

@@ -21,6 +21,7 @@ import ffnn
 from ffnn.core.graph import Network
 from ffnn.core.layers import Act, Add, Dense, Input
 from ffnn.errors import FFNNError
+from ffnn.lab.gd import gd
 
 __all__ = [
     "min_norm_solution",
@@ -65,12 +66,9 @@ def gd_least_squares(
     if lr is None:
         A = _design(X)
         lr = 1.0 / np.linalg.eigvalsh(2 / n * A.T @ A)[-1]
-    buf = net.gradient_buffer()
-    for t in range(steps):
-        _, g = net.loss_and_grad(X, y, "mse", out=buf)
-        if np.linalg.norm(g) < gtol:
-            return net, t
-        net.theta -= lr * g
+    steps = gd(
+        net, X, y, "mse", lr=lr, steps=steps, callback=lambda t, L, g: np.linalg.norm(g) < gtol
+    )
     return net, steps
 
 

@@ -45,8 +45,10 @@ def restarts(
     epochs: int = 3000,
     schedule: str | None = "cosine",
     hessian_max_params: int = 200,
+    first_seed: int = 0,
 ) -> list[RestartResult]:
-    """Train n_0-width-n_out networks from ``n_restarts`` seeds each, full batch, with ``fit``.
+    """Train n_0-width-n_out networks from ``n_restarts`` seeds each (``first_seed``, ``first_seed``
+    + 1, …), full batch, with ``fit``.
 
     The default cosine schedule lets the step size decay, so each run ends at a stationary
     point rather than oscillating around one.
@@ -64,7 +66,7 @@ def restarts(
     n_out = 1 if y.ndim == 1 else y.shape[1]
     out = []
     for w in widths:
-        for seed in range(n_restarts):
+        for seed in range(first_seed, first_seed + n_restarts):
             net = ffnn.mlp([X.shape[1], w, n_out], activation, rng=seed, dtype=np.float64)
             fit(
                 net,
