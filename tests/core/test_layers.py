@@ -156,3 +156,52 @@ def test_layer_configs():
         "activation_params": [0.3],
     }
     assert Add(name="s").config() == {"kind": "add", "name": "s"}
+
+
+def _layer_cases(rng):
+    """(layer, P(ε) maker or None, input widths) for every built-in kind."""
+    W, b = rng.standard_normal((3, 4)), rng.standard_normal(3)
+    VW, Vb = rng.standard_normal((3, 4)), rng.standard_normal(3)
+    dense = (Dense(3), lambda e: (W + e * VW, b + e * Vb, 0.7, 0.2), (VW, Vb), [4])
+    return [
+        dense,
+        (Act("tanh"), None, None, [4]),
+        (Act("relu"), None, None, [4]),
+        (Add(), None, None, [4, 4]),
+        (Concat(), None, None, [4, 2]),
+    ]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_jvp_and_r_term_are_the_derivatives_of_forward_and_vjp(case, rel_error):
+    """jvp = d/dε forward(P + εV, x + ε rx); vjp(R{g}) + r_term = d/dε vjp(P + εV, x + ε rx,
+    g + ε rg), messages and parameter gradient alike (central differences, float64)."""
+    rng = np.random.default_rng(case)
+    layer, P_at, V, dims = _layer_cases(rng)[case]
+    xs = [rng.standard_normal((B, d)) for d in dims]
+    rx = [rng.standard_normal((B, d)) for d in dims]
+    rx[0] = None if len(dims) > 1 else rx[0]  # an input that does not depend on θ
+    P_at = P_at or (lambda e: None)
+    y, cache = layer.forward(P_at(0.0), xs)
+    g, rg = rng.standard_normal((2, *y.shape))
+    need = [True] * len(dims)
+
+    def at(e):
+        moved = [x if r is None else x + e * r for x, r in zip(xs, rx, strict=True)]
+        y_e, c_e = layer.forward(P_at(e), moved)
+        grads = None if V is None else tuple(np.zeros_like(v) for v in V)
+        sends = layer.vjp(P_at(e), c_e, g + e * rg, grads, False, need)
+        return y_e, sends, grads
+
+    h = 1e-6
+    (yp, sp, gp), (ym, sm, gm) = at(h), at(-h)
+    Ry = layer.jvp(P_at(0.0), cache, rx, V)
+    assert rel_error(Ry, (yp - ym) / (2 * h)) < 1e-7
+    rgrads = None if V is None else tuple(np.zeros_like(v) for v in V)
+    lin = layer.vjp(P_at(0.0), cache, rg, rgrads, True, need)
+    extra = layer.r_term(P_at(0.0), cache, g, rx, V, rgrads, need)
+    for a, e, p, m in zip(lin, extra, sp, sm, strict=True):
+        R = a if e is None else a + e
+        assert rel_error(R, (p - m) / (2 * h)) < 1e-7
+    for r, p, m in zip(rgrads or (), gp or (), gm or (), strict=True):
+        assert rel_error(r, (p - m) / (2 * h)) < 1e-7

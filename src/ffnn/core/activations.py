@@ -40,21 +40,23 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Activation:
-    """An element-wise activation σ with its first and second derivatives.
+    """An element-wise activation σ with its first and second derivatives, each written once.
 
-    ``backward(z, x, g)`` returns σ'(z) ⊙ g; activations whose derivative is cheaper from the
-    output x = σ(z) (tanh, sigmoid) or from a mask (ReLU) override it through
-    ``fast_backward(z, x, g, out)``. ``sigma_out(z, out)`` writes σ(z) into a buffer; both ``out``
-    arguments let the training loop reuse its buffers (``out=None`` allocates).
+    The three functions are called ``sigma(z)``, ``dsigma(z)``, ``d2sigma(z)``. The built-in ones
+    (``fused=True``) also take keywords ``x=`` (σ(z) when already computed: tanh and sigmoid get
+    σ' and σ'' from it more cheaply) and ``out=`` (a buffer of z's shape to write the result
+    into), so that the training loop reuses its buffers with the same formulas. A user's
+    activation may pass plain one-argument functions (``fused=False``).
+    ``piecewise_linear`` marks σ'' = 0 almost everywhere (the R-operator then skips it).
     """
 
     name: str
-    sigma: Callable[[Array], Array]
-    dsigma: Callable[[Array], Array]
-    d2sigma: Callable[[Array], Array]
-    fast_backward: Callable[..., Array] | None = field(default=None, repr=False)
+    sigma: Callable[..., Array]
+    dsigma: Callable[..., Array]
+    d2sigma: Callable[..., Array]
     params: tuple = ()
-    sigma_out: Callable[[Array, Array], Array] | None = field(default=None, repr=False)
+    fused: bool = field(default=False, repr=False)
+    piecewise_linear: bool = field(default=False, repr=False)
     #: Gaussian expectation rule (k11, k22, k12) -> (E[σ(u)σ(v)], E[σ'(u)σ'(v)]) for the
     #: infinite-width kernels (ffnn.core.gauss); None: quadrature on sigma and dsigma
     gauss: Callable[..., tuple[Array, Array]] | None = field(default=None, repr=False)
@@ -63,125 +65,144 @@ class Activation:
         return self.sigma(z)
 
     def forward(self, z: Array, out: Array | None = None) -> Array:
-        """x = σ(z), written into ``out`` when given and supported."""
-        if out is None or self.sigma_out is None:
-            return self.sigma(z)
-        return self.sigma_out(z, out)
+        """x = σ(z), written into ``out`` when given."""
+        if self.fused:
+            return self.sigma(z, out=out)
+        return _put(self.sigma(z), out)
+
+    def derivative(self, z: Array, x: Array | None = None, out: Array | None = None) -> Array:
+        """σ'(z), from x = σ(z) where that is cheaper; into ``out`` when given."""
+        if self.fused:
+            return self.dsigma(z, x=x, out=out)
+        return _put(self.dsigma(z), out)
+
+    def second(self, z: Array, x: Array | None = None) -> Array | None:
+        """σ''(z), or None where σ'' = 0 almost everywhere (piecewise-linear σ)."""
+        if self.piecewise_linear:
+            return None
+        return self.d2sigma(z, x=x) if self.fused else self.d2sigma(z)
 
     def backward(self, z: Array, x: Array, g: Array, out: Array | None = None) -> Array:
         """σ'(z) ⊙ g, with x = σ(z) already computed; shapes (batch, n); into ``out`` if given."""
-        if self.fast_backward is not None:
-            return self.fast_backward(z, x, g, out)
-        return np.multiply(self.dsigma(z), g, out=out)
+        if not self.fused:  # a user's σ' may hand out an array it keeps: never write into it
+            return np.multiply(self.dsigma(z), g, out=out)
+        d = self.dsigma(z, x, out)
+        d *= g
+        return d
 
 
 def _cast(value: float, z: Array):
     return z.dtype.type(value) if isinstance(z, np.ndarray) else value
 
 
+def _put(value: Array, out: Array | None) -> Array:
+    """``value``, copied into ``out`` when a buffer is given."""
+    if out is None:
+        return value
+    np.copyto(out, value)
+    return out
+
+
+def _into(z: Array, out: Array | None) -> Array:
+    """The buffer a formula writes into: ``out``, or a fresh array of z's shape and dtype."""
+    return np.empty_like(z) if out is None else out
+
+
+# Each formula below is f(z, x=None, out=None): the one place it is written.
 # --- identity -------------------------------------------------------------------------------
-def _identity(z):
-    return z
+def _identity(z, x=None, out=None):
+    return _put(z, out)
 
 
-def _ones(z):
-    return np.ones_like(z)
+def _ones(z, x=None, out=None):
+    o = _into(z, out)
+    o.fill(1)
+    return o
 
 
-def _zeros(z):
-    return np.zeros_like(z)
+def _zeros(z, x=None, out=None):
+    o = _into(z, out)
+    o.fill(0)
+    return o
 
 
 # --- ReLU and leaky ReLU --------------------------------------------------------------------
-def _relu(z):
-    return np.maximum(z, 0)
-
-
-def _drelu(z):
-    return (z > 0).astype(z.dtype)
-
-
-def _relu_out(z, out):
+def _relu(z, x=None, out=None):
     return np.maximum(z, 0, out=out)
 
 
-def _relu_backward(z, x, g, out=None):
-    return np.multiply(g, z > 0, out=out)
+def _drelu(z, x=None, out=None):  # σ' = [z > 0]
+    return np.greater(z, 0, out=np.empty_like(z) if out is None else out)
 
 
 def _leaky_relu(alpha: float) -> Activation:
-    def sigma(z):
-        return np.where(z > 0, z, _cast(alpha, z) * z)
+    def sigma(z, x=None, out=None):  # z for z > 0, α z otherwise
+        return np.multiply(z, dsigma(z), out=out)
 
-    def dsigma(z):
-        return np.where(z > 0, _cast(1.0, z), _cast(alpha, z)).astype(z.dtype)
+    def dsigma(z, x=None, out=None):  # 1 for z > 0, α otherwise
+        d = _into(z, out)
+        d.fill(alpha)
+        np.copyto(d, 1, where=z > 0)
+        return d
 
-    def backward(z, x, g, out=None):
-        return np.multiply(g, dsigma(z), out=out)
-
-    return Activation("leaky_relu", sigma, dsigma, _zeros, backward, params=(alpha,))
+    return Activation("leaky_relu", sigma, dsigma, _zeros, (alpha,), True, True)
 
 
 # --- tanh -----------------------------------------------------------------------------------
-def _tanh_out(z, out):
+def _tanh(z, x=None, out=None):
     return np.tanh(z, out=out)
 
 
-def _tanh_backward(z, x, g, out=None):  # σ' = 1 − x²
-    return np.multiply(g, 1 - x * x, out=out)
+def _dtanh(z, x=None, out=None):  # σ' = 1 − x², x = tanh z
+    x = np.tanh(z) if x is None else x
+    return np.subtract(1, x * x, out=out)
 
 
-def _dtanh(z):
-    t = np.tanh(z)
-    return 1 - t * t
-
-
-def _d2tanh(z):
-    t = np.tanh(z)
-    return -2 * t * (1 - t * t)
+def _d2tanh(z, x=None, out=None):  # σ'' = −2 x (1 − x²)
+    x = np.tanh(z) if x is None else x
+    return np.multiply(-2 * x, _dtanh(z, x), out=out)
 
 
 # --- sigmoid --------------------------------------------------------------------------------
-def _sigmoid_out(z, out):
+def _sigmoid(z, x=None, out=None):
     return special.expit(z, out=out)
 
 
-def _sigmoid_backward(z, x, g, out=None):  # σ' = x (1 − x)
-    return np.multiply(g, x * (1 - x), out=out)
+def _dsigmoid(z, x=None, out=None):  # σ' = x (1 − x)
+    x = special.expit(z) if x is None else x
+    return np.multiply(1 - x, x, out=out)
 
 
-def _dsigmoid(z):
-    s = special.expit(z)
-    return s * (1 - s)
-
-
-def _d2sigmoid(z):
-    s = special.expit(z)
-    return s * (1 - s) * (1 - 2 * s)
+def _d2sigmoid(z, x=None, out=None):  # σ'' = x (1 − x)(1 − 2x)
+    x = special.expit(z) if x is None else x
+    return np.multiply(_dsigmoid(z, x), 1 - 2 * x, out=out)
 
 
 # --- softplus: log(1 + e^z) -----------------------------------------------------------------
-def _softplus(z):
-    return np.logaddexp(_cast(0.0, z), z)
+def _softplus(z, x=None, out=None):
+    return np.logaddexp(_cast(0.0, z), z, out=out)
 
 
-def _d2softplus(z):
-    s = special.expit(z)
-    return s * (1 - s)
+def _dsoftplus(z, x=None, out=None):  # σ' = sigmoid(z)
+    return special.expit(z, out=out)
 
 
-# --- ELU (alpha = 1) ------------------------------------------------------------------------
+def _d2softplus(z, x=None, out=None):
+    return _dsigmoid(z, out=out)
+
+
+# --- ELU ------------------------------------------------------------------------------------
 def _elu(alpha: float) -> Activation:
-    def sigma(z):
-        return np.where(z > 0, z, _cast(alpha, z) * np.expm1(np.minimum(z, 0)))
+    def sigma(z, x=None, out=None):
+        return _put(np.where(z > 0, z, _cast(alpha, z) * np.expm1(np.minimum(z, 0))), out)
 
-    def dsigma(z):
-        return np.where(z > 0, _cast(1.0, z), _cast(alpha, z) * np.exp(np.minimum(z, 0)))
+    def dsigma(z, x=None, out=None):
+        return _put(np.where(z > 0, _cast(1.0, z), d2sigma(z)), out)
 
-    def d2sigma(z):
+    def d2sigma(z, x=None, out=None):
         return np.where(z > 0, _cast(0.0, z), _cast(alpha, z) * np.exp(np.minimum(z, 0)))
 
-    return Activation("elu", sigma, dsigma, d2sigma, params=(alpha,))
+    return Activation("elu", sigma, dsigma, d2sigma, (alpha,), True)
 
 
 # --- GELU: z Φ(z) ---------------------------------------------------------------------------
@@ -192,58 +213,64 @@ def _phi(z):
     return _cast(_INV_SQRT_2PI, z) * np.exp(-0.5 * z * z)
 
 
-def _gelu(z):
-    return z * special.ndtr(z)
+def _gelu(z, x=None, out=None):
+    return np.multiply(z, special.ndtr(z), out=out)
 
 
-def _dgelu(z):
-    return special.ndtr(z) + z * _phi(z)
+def _dgelu(z, x=None, out=None):
+    return np.add(special.ndtr(z), z * _phi(z), out=out)
 
 
-def _d2gelu(z):
-    return _phi(z) * (2 - z * z)
+def _d2gelu(z, x=None, out=None):
+    return np.multiply(_phi(z), 2 - z * z, out=out)
 
 
 # --- erf ------------------------------------------------------------------------------------
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
-def _derf(z):
-    return _cast(_TWO_OVER_SQRT_PI, z) * np.exp(-z * z)
+def _erf(z, x=None, out=None):
+    return special.erf(z, out=out)
 
 
-def _d2erf(z):
-    return -2 * z * _derf(z)
+def _derf(z, x=None, out=None):
+    return np.multiply(_cast(_TWO_OVER_SQRT_PI, z), np.exp(-z * z), out=out)
 
 
-def _neg_sin(z):
-    return -np.sin(z)
+def _d2erf(z, x=None, out=None):
+    return np.multiply(-2 * z, _derf(z), out=out)
+
+
+# --- sin ------------------------------------------------------------------------------------
+def _sin(z, x=None, out=None):
+    return np.sin(z, out=out)
+
+
+def _cos(z, x=None, out=None):
+    return np.cos(z, out=out)
+
+
+def _neg_sin(z, x=None, out=None):
+    return np.negative(np.sin(z), out=out)
+
+
+def _builtin(name, sigma, dsigma, d2sigma, piecewise_linear=False, gauss=None):
+    return lambda: Activation(name, sigma, dsigma, d2sigma, (), True, piecewise_linear, gauss)
 
 
 ACTIVATIONS: dict[str, Callable[..., Activation]] = {
-    "identity": lambda: Activation(
-        "identity",
-        _identity,
-        _ones,
-        _zeros,
-        lambda z, x, g, out=None: g,
-        gauss=_gauss.identity_gauss,
-    ),
-    "relu": lambda: Activation(
-        "relu", _relu, _drelu, _zeros, _relu_backward, (), _relu_out, _gauss.relu_gauss
-    ),
+    "identity": _builtin("identity", _identity, _ones, _zeros, True, _gauss.identity_gauss),
+    "relu": _builtin("relu", _relu, _drelu, _zeros, True, _gauss.relu_gauss),
     "leaky_relu": lambda alpha=0.01: replace(
         _leaky_relu(alpha), gauss=_gauss.leaky_relu_gauss(alpha)
     ),
-    "tanh": lambda: Activation("tanh", np.tanh, _dtanh, _d2tanh, _tanh_backward, (), _tanh_out),
-    "sigmoid": lambda: Activation(
-        "sigmoid", special.expit, _dsigmoid, _d2sigmoid, _sigmoid_backward, (), _sigmoid_out
-    ),
-    "softplus": lambda: Activation("softplus", _softplus, special.expit, _d2softplus),
+    "tanh": _builtin("tanh", _tanh, _dtanh, _d2tanh),
+    "sigmoid": _builtin("sigmoid", _sigmoid, _dsigmoid, _d2sigmoid),
+    "softplus": _builtin("softplus", _softplus, _dsoftplus, _d2softplus),
     "elu": lambda alpha=1.0: _elu(alpha),
-    "gelu": lambda: Activation("gelu", _gelu, _dgelu, _d2gelu),
-    "erf": lambda: Activation("erf", special.erf, _derf, _d2erf, gauss=_gauss.erf_gauss),
-    "sin": lambda: Activation("sin", np.sin, np.cos, _neg_sin, gauss=_gauss.sin_gauss),
+    "gelu": _builtin("gelu", _gelu, _dgelu, _d2gelu),
+    "erf": _builtin("erf", _erf, _derf, _d2erf, gauss=_gauss.erf_gauss),
+    "sin": _builtin("sin", _sin, _cos, _neg_sin, gauss=_gauss.sin_gauss),
 }
 
 
@@ -265,12 +292,8 @@ def _softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _softmax_vjp(z, f, g):
+def _softmax_vjp(z, f, g):  # ∂f/∂z = diag(f) − f fᵀ is symmetric: the same for jvp
     return f * (g - np.sum(f * g, axis=1, keepdims=True))
-
-
-def _softmax_jvp(z, f, v):
-    return f * (v - np.sum(f * v, axis=1, keepdims=True))
 
 
 @dataclass(frozen=True)
@@ -289,14 +312,14 @@ class OutputActivation:
         return self.apply(z)
 
 
-def _sigmoid_vjp(z, f, g):
-    return g * f * (1 - f)
+def _sigmoid_vjp(z, f, g):  # σ'(z) ⊙ g, σ' from f = σ(z)
+    return np.multiply(_dsigmoid(z, f), g)
 
 
 OUTPUT_ACTIVATIONS: dict[str, OutputActivation] = {
     "identity": OutputActivation("identity", _identity, lambda z, f, g: g, lambda z, f, v: v),
-    "sigmoid": OutputActivation("sigmoid", special.expit, _sigmoid_vjp, _sigmoid_vjp),
-    "softmax": OutputActivation("softmax", _softmax, _softmax_vjp, _softmax_jvp),
+    "sigmoid": OutputActivation("sigmoid", _sigmoid, _sigmoid_vjp, _sigmoid_vjp),
+    "softmax": OutputActivation("softmax", _softmax, _softmax_vjp, _softmax_vjp),
 }
 
 

@@ -8,12 +8,14 @@ case, where the message sent back through Dense layer l+1 and activation l is th
 
     δ^(l) = σ'(z^(l)) ⊙ (W^(l+1)ᵀ δ^(l+1)),   ∂L/∂W^(l) = δ^(l) x^(l-1)ᵀ,   ∂L/∂b^(l) = δ^(l).
 
-All parameters live in one flat vector ``theta``; each Dense layer's W and b are views into it,
-and the gradient is a flat vector of the same layout.
+All parameters live in one flat vector ``theta``; the blocks of every layer that has parameters
+(W and b of each Dense layer, any user layer's own) are views into it, and the gradient is a flat
+vector of the same layout. The sweeps themselves are in :mod:`ffnn.core.sweeps`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,6 +24,7 @@ import numpy as np
 from ffnn.core.activations import OutputActivation, get_output_activation
 from ffnn.core.init import Init, as_init
 from ffnn.core.layers import LAYER_KINDS, Act, Dense, Input, Layer, Node
+from ffnn.core.sweeps import backward_sweep
 from ffnn.errors import FFNNError
 
 __all__ = ["Network", "Trace", "Backward", "Workspace", "mlp", "Sequential", "from_weights"]
@@ -206,37 +209,62 @@ class Network:
         for i, ps in enumerate(self._parents):
             for p in ps:
                 self._consumers[p].append(i)
+        # the nodes made by Dense layers (z^(l) of a chain), where trace.delta is kept
+        self._dense_nodes = [i for i, n in enumerate(order) if isinstance(n.layer, Dense)]
         self._layout(rng)
 
     # --- parameters -------------------------------------------------------------------------
     def _layout(self, rng) -> None:
-        layers: list[Dense] = []
-        for n in self.nodes:
-            if isinstance(n.layer, Dense) and n.layer not in layers:
+        """θ holds the blocks of every layer with parameters, in order of first use."""
+        layers: list[Layer] = []
+        for n in self.nodes[1:]:
+            if n.layer.n_params and n.layer not in layers:
                 layers.append(n.layer)
-        self.dense_layers = layers
-        self.inits: list[Init] = [layer.init or self.default_init for layer in layers]
-        self.n_params = sum(layer.n_params for layer in layers)
-        self.theta = np.zeros(self.n_params, dtype=self.dtype)
-        self.params, self._slices = self._views(self.theta)
+        self.param_layers = layers
+        self.dense_layers = [layer for layer in layers if isinstance(layer, Dense)]
+        self._pindex = {id(layer): k for k, layer in enumerate(layers)}
+        self._layer_index = {id(layer): j for j, layer in enumerate(self.dense_layers)}
+        self.inits: list[Init] = [layer.init or self.default_init for layer in self.dense_layers]
         self._scales = [
             init.scales(layer.n_in, layer.n_out)
-            for init, layer in zip(self.inits, layers, strict=True)
+            for init, layer in zip(self.inits, self.dense_layers, strict=True)
         ]
-        self._layer_index = {id(layer): i for i, layer in enumerate(layers)}
+        self.n_params = sum(layer.n_params for layer in layers)
+        self.theta = np.zeros(self.n_params, dtype=self.dtype)
+        self._set_views()
         self.initialize(rng)
 
+    def _set_views(self) -> None:
+        self.blocks = self.param_views(self.theta)
+        self.params, self._slices = self._views(self.theta)
+
+    def _block_slices(self) -> list[list[slice]]:
+        out, offset = [], 0
+        for layer in self.param_layers:
+            out.append([])
+            for shape in layer.shapes:
+                size = math.prod(shape)
+                out[-1].append(slice(offset, offset + size))
+                offset += size
+        return out
+
+    def param_views(self, flat: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+        """Per layer of ``param_layers``, its blocks (W and b for Dense) as views into ``flat``,
+        a vector (p,) laid out like θ, or an (n, p) array of rows (then blocks (n, *shape))."""
+        lead = flat.shape[:-1]
+        return [
+            tuple(
+                flat[..., sl].reshape(*lead, *shape)
+                for sl, shape in zip(sls, layer.shapes, strict=True)
+            )
+            for layer, sls in zip(self.param_layers, self._block_slices(), strict=True)
+        ]
+
     def _views(self, flat: np.ndarray):
-        views, slices, offset = [], [], 0
-        for layer in self.dense_layers:
-            (n_out, n_in), _ = layer.shapes
-            w_end = offset + n_out * n_in
-            W = flat[offset:w_end].reshape(n_out, n_in)
-            b = flat[w_end : w_end + n_out]
-            views.append((W, b))
-            slices.append((slice(offset, w_end), slice(w_end, w_end + n_out)))
-            offset = w_end + n_out
-        return views, slices
+        """The Dense layers' (W, b) views into ``flat`` and their slices, in ``dense_layers``."""
+        blocks, slices = self.param_views(flat), self._block_slices()
+        keep = [self._pindex[id(layer)] for layer in self.dense_layers]
+        return [blocks[k] for k in keep], [tuple(slices[k]) for k in keep]
 
     def unflatten(self, flat: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Views (W^(l), b^(l)) into any flat vector of length p laid out like ``theta``."""
@@ -247,17 +275,20 @@ class Network:
     def param_blocks(self) -> list[tuple[str, slice]]:
         """Names ("dense_3.W", "dense_3.b") and slices of every parameter block in ``theta``."""
         out = []
-        for layer, (sw, sb) in zip(self.dense_layers, self._slices, strict=True):
-            out += [(f"{layer.name}.W", sw), (f"{layer.name}.b", sb)]
+        for layer, sls in zip(self.param_layers, self._block_slices(), strict=True):
+            names = layer.param_names or [f"p{q}" for q in range(len(sls))]
+            out += [(f"{layer.name}.{name}", sl) for name, sl in zip(names, sls, strict=True)]
         return out
 
     def initialize(self, rng: np.random.Generator | int | None = 0) -> Network:
-        """Draw fresh W and b for every Dense layer from ``rng`` (a Generator or a seed)."""
+        """Draw fresh parameters for every layer that has them from ``rng`` (a Generator or a
+        seed), in float64 and then cast to the network's dtype."""
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        for init, (W, b) in zip(self.inits, self.params, strict=True):
-            Wd, bd = np.empty(W.shape), np.empty(b.shape)
-            init.draw(rng, Wd, bd)
-            W[...], b[...] = Wd, bd
+        for layer, blocks in zip(self.param_layers, self.blocks, strict=True):
+            drawn = tuple(np.empty(b.shape) for b in blocks)
+            layer.draw(rng, self.default_init, drawn)
+            for b, d in zip(blocks, drawn, strict=True):
+                b[...] = d
         return self
 
     def set_params(self, weights: Sequence[tuple[np.ndarray, np.ndarray]]) -> Network:
@@ -280,7 +311,7 @@ class Network:
         new.__dict__.update(self.__dict__)
         new.dtype = _as_dtype(dtype)
         new.theta = self.theta.astype(new.dtype)
-        new.params, new._slices = new._views(new.theta)
+        new._set_views()
         new._gbuf = new._gviews = None  # the copy gets its own gradient buffer
         new._plan = None  # and its own parameter views in the plan
         return new
@@ -302,20 +333,20 @@ class Network:
         return X if X.dtype == self.dtype else X.astype(self.dtype)
 
     def _steps(self) -> list[tuple]:
-        """Per node after the input, in order: (i, layer, params or None, parents, j, need).
+        """Per node after the input, in order: (i, layer, P, parents, k, need).
 
-        Fixed for the graph's lifetime (params are views into ``theta``), so a pass does no
-        lookups: j is the index of the Dense layer (None otherwise), need[k] whether parent k
-        wants a message when the input gradient is not asked for.
+        Fixed for the graph's lifetime (P holds views into ``theta``), so a pass does no
+        lookups: k is the layer's index in ``param_layers`` (None for a layer without
+        parameters), need[q] whether parent q wants a message when ∂L/∂x is not asked for.
         """
         plan = getattr(self, "_plan", None)
         if plan is None or plan[0] is not self.theta:
             steps = []
             for i in range(1, len(self.nodes)):
                 layer, parents = self.nodes[i].layer, self._parents[i]
-                need = [p != 0 for p in parents]
-                j = self._layer_index.get(id(layer))
-                steps.append((i, layer, self._layer_params(layer), parents, j, need))
+                k = self._pindex.get(id(layer))
+                P = None if k is None else layer.pack(self.blocks[k], self.default_init)
+                steps.append((i, layer, P, parents, k, [p != 0 for p in parents]))
             plan = self._plan = (self.theta, steps)
         return plan[1]
 
@@ -345,13 +376,6 @@ class Network:
         for i, layer, params, parents, _, _ in self._steps():
             values[i], caches[i] = layer.forward(params, [values[p] for p in parents], outs[i])
         return values[-1], Trace(nodes, values, caches)
-
-    def _layer_params(self, layer: Layer):
-        j = self._layer_index.get(id(layer))
-        if j is None:
-            return None
-        W, b = self.params[j]
-        return W, b, *self._scales[j]
 
     def __call__(self, X) -> np.ndarray:
         """f(X) = φ_out(z^(L+1)(X)): (batch, n_{L+1})."""
@@ -389,41 +413,34 @@ class Network:
                 f"backward(out=...) needs a flat buffer of shape ({self.n_params},), "
                 f"got {out.shape}"
             )
-        gviews = self._gviews if out is getattr(self, "_gbuf", None) else self._views(out)[0]
-        written = [False] * len(self.dense_layers)
-        msg: list = [None] * len(nodes)
-        msg[-1] = delta_out
-        deltas = []
+        gviews = self._gviews if out is getattr(self, "_gbuf", None) else self.param_views(out)
+        written = [False] * len(self.param_layers)
         caches = trace.caches
         outs = [None] * len(nodes) if workspace is None else workspace.sends
-        for i, layer, params, parents, j, need in reversed(self._steps()):
-            g = msg[i]
-            if g is None:  # a node whose value does not reach the output
-                continue
+
+        def send(step, g):  # the vjp rule, writing ∂L/∂θ of a shared layer once then adding
+            i, layer, P, parents, k, need = step
             if input_grad:
                 need = [True] * len(parents)
-            if j is not None:
-                deltas.append(g)
-                sends = layer.backward(params, caches[i], g, gviews[j], written[j], need, outs[i])
-                written[j] = True
-            else:
-                sends = layer.backward(None, caches[i], g, None, False, need, outs[i])
-            for p, m in zip(parents, sends):  # noqa: B905 (hot loop; one message per parent)
-                if m is None:
-                    continue
-                msg[p] = m if msg[p] is None else msg[p] + m  # sum of consumers' messages
-        for j, done in enumerate(written):
+            if k is None:
+                return layer.vjp(P, caches[i], g, None, False, need, outs[i])
+            sends = layer.vjp(P, caches[i], g, gviews[k], written[k], need, outs[i])
+            written[k] = True
+            return sends
+
+        msg = backward_sweep(self, delta_out, send)
+        for k, done in enumerate(written):
             if not done:  # a layer whose output does not reach the output node
-                gviews[j][0][...] = 0
-                gviews[j][1][...] = 0
-        trace.delta = deltas[::-1]
+                for b in gviews[k]:
+                    b[...] = 0
+        trace.delta = [msg[i] for i in self._dense_nodes if msg[i] is not None]
         return Backward(out, msg[0] if input_grad else None)
 
     def gradient_buffer(self) -> np.ndarray:
         """A flat gradient buffer reused by ``backward(..., out=buffer)`` across steps."""
         if getattr(self, "_gbuf", None) is None:
             self._gbuf = np.empty(self.n_params, dtype=self.dtype)
-            self._gviews = self._views(self._gbuf)[0]
+            self._gviews = self.param_views(self._gbuf)
         return self._gbuf
 
     def loss_and_grad(self, X, y, loss, *, out: np.ndarray | None = None):
@@ -512,7 +529,7 @@ class Network:
                 if n.layer is None
                 else (n.layer.activation.name if isinstance(n.layer, Act) else n.layer.kind)
             )
-            npar = n.layer.n_params if isinstance(n.layer, Dense) else 0
+            npar = n.layer.n_params if n.layer is not None else 0
             lines.append(
                 f"{n.name:<16}{kind:<12}{n.dim:>7}{npar:>10}  "
                 + ", ".join(self.nodes[p].name for p in ps)

@@ -1,24 +1,33 @@
-"""Layers: small bundles of functions with explicit data flow.
+"""Layers: each one is the bundle of its local rules, with explicit data flow.
 
-A layer is called on graph nodes to make a new node (``Dense(64)(x)``); the network then runs
+A layer is called on graph nodes to make a new node (``Dense(64)(x)``). The network runs every
+sweep once for all layers, and asks each layer only for its local rules:
 
-    forward(params, xs, out=None)               -> (y, cache)
-    backward(params, cache, g, ..., out=None)   -> [dx for each input]
+    forward(P, xs, out=None)                      -> (y, cache)       y = layer(xs)
+    vjp(P, cache, g, grads, accumulate, need, out=None) -> [messages]  (∂y/∂x_k)ᵀ g, and ∂L/∂P
+    jvp(P, cache, rx, V, out=None)                -> R{y}             forward mode along V
+    r_term(P, cache, g, rx, V, rgrads, need)      -> [messages]       the R-operator's extra term
 
-with the cache returned, never hidden on the layer. ``out`` is an optional buffer of the result's
-shape that the layer may write y (or dx) into: the training loop passes the buffers of a
-:class:`~ffnn.core.graph.Workspace`; everyone else gets fresh arrays.
+``P`` is what :meth:`Layer.pack` made of the layer's blocks in θ (None for a layer without
+parameters); ``grads`` the same blocks of a gradient vector (None: messages only), written, or
+added to when ``accumulate``; ``need[k]`` whether input k wants a message; ``rx[k]`` = R{x_k}
+(None where it is 0: the input does not depend on θ) and ``V`` the direction's blocks. The
+cache is returned, never kept on the layer. ``out`` is an optional buffer for the result (the
+training loop passes a :class:`~ffnn.core.graph.Workspace`'s); everyone else gets fresh arrays.
+``per_example`` and ``ntk_gram`` have generic defaults built from ``vjp``; a layer may override
+them with a faster form (Dense does).
 
 Batches are rows: an input of n features is an array of shape (batch, n). In the notes' column
 notation z = W x + b; for a batch of rows X this is Z = X Wᵀ + b, with W: (n_out, n_in) exactly as
 in the notes.
 
-Rule for backward: a layer never writes into the ``g`` it receives (it may be shared by several
+Rule for vjp: a layer never writes into the ``g`` it receives (it may be shared by several
 receivers, e.g. the two branches of an ``Add``), and never keeps it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from itertools import count
 
@@ -47,10 +56,12 @@ class Node:
 
 
 class Layer:
-    """Base class. Parameter-free layers leave ``n_params`` at 0."""
+    """Base class. A layer with parameters declares ``shapes`` (one per block in θ, named by
+    ``param_names``) and ``draw``; the network lays its blocks out in θ."""
 
     kind = "layer"
-    n_params = 0
+    shapes: tuple = ()
+    param_names: tuple = ()
 
     def __init__(self, name: str | None = None):
         self.name = name or f"{self.kind}_{next(_ids)}"
@@ -79,6 +90,66 @@ class Layer:
         if len(dims) != 1:
             raise FFNNError(f"layer '{self.name}' takes one input, got {len(dims)}")
         return dims[0]
+
+    # --- parameters --------------------------------------------------------------------------
+    @property
+    def n_params(self) -> int:
+        return sum(math.prod(s) for s in self.shapes)
+
+    def pack(self, blocks: tuple, init: Init) -> tuple:
+        """What the rules receive as P: by default the blocks themselves (views into θ)."""
+        return tuple(blocks)
+
+    def draw(self, rng: np.random.Generator, init: Init, blocks: tuple) -> None:
+        """Fill the blocks (float64 arrays of ``shapes``) with initial values."""
+        raise FFNNError(f"layer '{self.name}' has parameters; define draw(rng, init, blocks)")
+
+    # --- the rules (see the module docstring) -----------------------------------------------
+    def vjp(self, P, cache, g, grads, accumulate, need, out=None) -> list:
+        if type(self).backward is not Layer.backward:  # a layer written with backward only
+            return self.backward(P, cache, g, grads, accumulate, need, out)
+        raise NotImplementedError(f"layer '{self.name}' defines no vjp")
+
+    def backward(self, P, cache, g, grads, accumulate, need, out=None) -> list:
+        """The former name of :meth:`vjp`."""
+        return self.vjp(P, cache, g, grads, accumulate, need, out)
+
+    def jvp(self, P, cache, rx, V, out=None):
+        raise FFNNError(
+            f"layer '{self.name}' ({type(self).__name__}) defines no jvp(P, cache, rx, V) "
+            "(forward mode), which Gauss-Newton and Hessian-vector products need"
+        )
+
+    def r_term(self, P, cache, g, rx, V, rgrads, need) -> list:
+        raise FFNNError(
+            f"layer '{self.name}' ({type(self).__name__}) defines no r_term(P, cache, g, rx, V, "
+            "rgrads, need) (the R-operator's second-order term), which Hessian-vector products "
+            "need"
+        )
+
+    def per_example(self, P, cache, g, out, accumulate, need) -> None:
+        """Write (or add) the per-example parameter gradients, one row of g: (n, n_out) at a
+        time, into ``out`` (one (n, *shape) array per block). Generic: n calls of vjp."""
+        gi = np.zeros_like(g)
+        none = [False] * len(need)
+        for i in range(g.shape[0]):
+            gi[i] = g[i]
+            self.vjp(P, cache, gi, tuple(o[i] for o in out), accumulate, none)
+            gi[i] = 0
+
+    def ntk_gram(self, P, cu, du: list, cv, dv: list, pairs) -> np.ndarray:
+        """Σ over this layer's parameters of ∂(seed a)/∂P(x_i) · ∂(seed b)/∂P(x'_j) for two
+        uses u, v: (len(pairs), n1, n2), from the messages du[a]: (n1, ·), dv[b]: (n2, ·)."""
+        n1, n2 = du[0].shape[0], dv[0].shape[0]
+
+        def rows(cache, d):
+            blocks = [np.zeros((d.shape[0], *s), d.dtype) for s in self.shapes]
+            self.per_example(P, cache, d, blocks, False, [False])
+            return np.concatenate([b.reshape(d.shape[0], -1) for b in blocks], axis=1)
+
+        Ju = [rows(cu, d) for d in du]
+        Jv = Ju if (cv is cu and dv is du) else [rows(cv, d) for d in dv]
+        return np.stack([Ju[a] @ Jv[b].T for a, b in pairs]).reshape(len(pairs), n1, n2)
 
 
 def Input(n: int, name: str = "x") -> Node:
@@ -116,9 +187,7 @@ class Dense(Layer):
         self.n_in = n_in
         return self.n_out
 
-    @property
-    def n_params(self) -> int:
-        return self.n_out * self.n_in + self.n_out
+    param_names = ("W", "b")
 
     @property
     def shapes(self) -> tuple[tuple[int, int], tuple[int]]:
@@ -130,6 +199,13 @@ class Dense(Layer):
         if self.init is not None:
             c["init"] = self.init.to_dict()
         return c
+
+    def pack(self, blocks, init):
+        """P = (W, b, s_W, s_b), the scales of this layer's parameterization."""
+        return (*blocks, *(self.init or init).scales(self.n_in, self.n_out))
+
+    def draw(self, rng, init, blocks):
+        (self.init or init).draw(rng, *blocks)
 
     @staticmethod
     def forward(params, xs, out=None):
@@ -143,27 +219,85 @@ class Dense(Layer):
         return z, x
 
     @staticmethod
-    def backward(params, x, g, grads, accumulate, need, out=None):
-        """g = ∂L/∂z: (batch, n_out). Writes ∂L/∂W = s_W gᵀx and ∂L/∂b = s_b Σ g into grads;
-        returns [∂L/∂x = s_W g W: (batch, n_in)] (into ``out`` if given), or [None]."""
+    def vjp(params, x, g, grads, accumulate, need, out=None):
+        """g = ∂L/∂z: (batch, n_out). Writes (or adds) ∂L/∂W = s_W gᵀx and ∂L/∂b = s_b Σ g into
+        grads (unless None); returns [∂L/∂x = s_W g W: (batch, n_in)] (into ``out``), or [None]."""
         W, b, s_W, s_b = params
-        gW, gb = grads
-        if accumulate:
-            gW += g.T @ x * s_W
-            gb += g.sum(axis=0) * s_b
-        else:
-            np.matmul(g.T, x, out=gW)
-            if s_W != 1.0:
-                gW *= s_W
-            np.add.reduce(g, axis=0, out=gb)  # Σ over the batch (the ufunc: no wrapper)
-            if s_b != 1.0:
-                gb *= s_b
+        if grads is not None:
+            gW, gb = grads
+            if accumulate:
+                gW += np.matmul(g.T, x) * s_W if s_W != 1.0 else np.matmul(g.T, x)
+                gb += g.sum(axis=0) * s_b
+            else:
+                np.matmul(g.T, x, out=gW)
+                if s_W != 1.0:
+                    gW *= s_W
+                np.add.reduce(g, axis=0, out=gb)  # Σ over the batch (the ufunc: no wrapper)
+                if s_b != 1.0:
+                    gb *= s_b
         if not need[0]:
             return [None]
         dx = np.matmul(g, W, out=out)
         if s_W != 1.0:
             dx *= s_W
         return [dx]
+
+    backward = vjp
+
+    @staticmethod
+    def jvp(params, x, rx, V, out=None):
+        """R{z} = s_W (R{x} Wᵀ + x V_Wᵀ) + s_b V_b: (batch, n_out)."""
+        W, b, s_W, s_b = params
+        VW, Vb = V
+        r = np.matmul(x, VW.T, out=out)
+        if rx[0] is not None:
+            r += np.matmul(rx[0], W.T)
+        if s_W != 1.0:
+            r *= s_W
+        r += Vb * s_b if s_b != 1.0 else Vb
+        return r
+
+    @staticmethod
+    def r_term(params, x, g, rx, V, rgrads, need):
+        """What R{·} adds to vjp(R{g}): s_W gᵀ R{x} in ∂/∂W, and the message s_W g V_W."""
+        W, b, s_W, s_b = params
+        if rx[0] is not None:
+            gW = rgrads[0]
+            gW += np.matmul(g.T, rx[0]) * s_W if s_W != 1.0 else np.matmul(g.T, rx[0])
+        if not need[0]:
+            return [None]
+        m = np.matmul(g, V[0])
+        if s_W != 1.0:
+            m *= s_W
+        return [m]
+
+    @staticmethod
+    def per_example(params, x, g, out, accumulate, need):
+        """∂/∂W = s_W g_i x_iᵀ and ∂/∂b = s_b g_i for every example i, one broadcast product."""
+        W, b, s_W, s_b = params
+        GW, Gb = out
+        if accumulate:
+            GW += g[:, :, None] * x[:, None, :] * s_W
+            Gb += g * s_b
+        else:
+            np.einsum("ni,nj->nij", g, x, out=GW)
+            if s_W != 1.0:
+                GW *= s_W
+            np.multiply(g, s_b, out=Gb)
+
+    @staticmethod
+    def ntk_gram(params, xu, du, xv, dv, pairs):
+        """s_W² (G_δ ⊙ G_x) + s_b² G_δ with G_x = X_u X_vᵀ, G_δ = Δ_u Δ_vᵀ (no p-sized rows)."""
+        W, b, s_W, s_b = params
+        Gx = xu @ xv.T
+        Gx *= s_W**2
+        if s_b != 0:
+            Gx += s_b**2
+        out = np.empty((len(pairs), *Gx.shape), dtype=Gx.dtype)
+        for q, (a, c) in enumerate(pairs):
+            np.matmul(du[a], dv[c].T, out=out[q])
+            out[q] *= Gx
+        return out
 
     def kernel(self, ks, ctx):
         """Infinite-width rule: K ↦ C_W K + C_b, Θ ↦ C_W Θ + s_W² n_in K + s_b² (core.kernels)."""
@@ -198,9 +332,33 @@ class Act(Layer):
         x = self.activation.forward(z, out)
         return x, (z, x)
 
-    def backward(self, params, cache, g, grads, accumulate, need, out=None):
+    def vjp(self, params, cache, g, grads, accumulate, need, out=None):
+        """δ = σ'(z) ⊙ g."""
+        if not need[0]:
+            return [None]
         z, x = cache
         return [self.activation.backward(z, x, g, out)]
+
+    backward = vjp
+
+    def jvp(self, params, cache, rx, V, out=None):
+        """R{x} = σ'(z) ⊙ R{z} (or None when R{z} = 0)."""
+        if rx[0] is None:
+            return None
+        z, x = cache
+        return self.activation.backward(z, x, rx[0], out)
+
+    def r_term(self, params, cache, g, rx, V, rgrads, need):
+        """σ''(z) ⊙ R{z} ⊙ g (None where σ'' = 0 a.e. or R{z} = 0)."""
+        if rx[0] is None or not need[0]:
+            return [None]
+        z, x = cache
+        d2 = self.activation.second(z, x)
+        if d2 is None:
+            return [None]
+        m = np.multiply(d2, rx[0])
+        m *= g
+        return [m]
 
     def kernel(self, ks, ctx):
         """Infinite-width rule: K ↦ E[σ(u)σ(v)], Θ ↦ E[σ'(u)σ'(v)] ⊙ Θ, (u, v) ~ N(0, K)."""
@@ -228,8 +386,23 @@ class Add(Layer):
             y += x
         return y, None
 
-    def backward(self, params, cache, g, grads, accumulate, need, out=None):
+    def vjp(self, params, cache, g, grads, accumulate, need, out=None):
         return [g if n else None for n in need]
+
+    backward = vjp
+
+    def jvp(self, params, cache, rx, V, out=None):
+        """R{y} = Σ_k R{x_k} over the inputs that depend on θ."""
+        live = [r for r in rx if r is not None]
+        if not live:
+            return None
+        y = np.add(live[0], live[1], out=out) if len(live) > 1 else _put(live[0], out)
+        for r in live[2:]:
+            y += r
+        return y
+
+    def r_term(self, params, cache, g, rx, V, rgrads, need):
+        return [None] * len(need)  # linear, no parameters
 
     def kernel(self, ks, ctx):
         """Infinite-width rule: the sum of the inputs' kernels, if they are uncorrelated."""
@@ -249,19 +422,42 @@ class Concat(Layer):
         return int(sum(dims))
 
     def forward(self, params, xs, out=None):
-        """The cache is the split points; kept per call, so a shared Concat may see other widths."""
-        splits = np.cumsum([x.shape[1] for x in xs[:-1]])
-        return np.concatenate(xs, axis=1, out=out), splits
+        """The cache is the offsets of the inputs (per call: a shared Concat may see others)."""
+        offsets = np.cumsum([0] + [x.shape[1] for x in xs])
+        return np.concatenate(xs, axis=1, out=out), offsets
 
-    def backward(self, params, splits, g, grads, accumulate, need, out=None):
-        parts = np.split(g, splits, axis=1)
+    def vjp(self, params, offsets, g, grads, accumulate, need, out=None):
+        parts = np.split(g, offsets[1:-1], axis=1)
         return [p if n else None for p, n in zip(parts, need, strict=True)]
+
+    backward = vjp
+
+    def jvp(self, params, offsets, rx, V, out=None):
+        """R{y} = [R{x_1}, R{x_2}, ...] with zeros for the inputs that do not depend on θ."""
+        live = [r for r in rx if r is not None]
+        if not live:
+            return None
+        y = np.zeros((live[0].shape[0], int(offsets[-1])), live[0].dtype) if out is None else out
+        for r, a, e in zip(rx, offsets[:-1], offsets[1:], strict=True):
+            y[:, a:e] = 0 if r is None else r
+        return y
+
+    def r_term(self, params, cache, g, rx, V, rgrads, need):
+        return [None] * len(need)
 
     def kernel(self, ks, ctx):
         """Infinite-width rule: the width-weighted average of the inputs' kernels."""
         from ffnn.core.kernels import kernel_concat
 
         return kernel_concat(ks)
+
+
+def _put(value: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """A copy of ``value`` (into ``out`` when given): the result must not alias an input."""
+    if out is None:
+        return value.copy()
+    np.copyto(out, value)
+    return out
 
 
 LAYER_KINDS = {"dense": Dense, "act": Act, "add": Add, "concat": Concat}

@@ -67,22 +67,42 @@ class Loss:
     def delta(self, z, y, output: OutputActivation) -> np.ndarray:
         return self.value_and_delta(z, y, output)[1]
 
-    def value_and_delta(self, z, y, output: OutputActivation) -> tuple[float, np.ndarray]:
+    def value_and_delta(
+        self, z, y, output: OutputActivation, out: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray]:
+        """L and δ = ∂L/∂z: (n, n_out), with the targets and the output activation checked;
+        ``out`` an optional buffer of z's shape that the work may be done in."""
+        self.check_output(output)
+        return self._value_and_delta(z, self._target(z, y), output, out)
+
+    def _value_and_delta(self, z, Y, output, out) -> tuple[float, np.ndarray]:
+        """The formula, for targets Y already checked (z's shape and dtype)."""
         raise NotImplementedError
 
     def value_and_delta_into(self, z, Y, output, out) -> tuple[float, np.ndarray]:
-        """``value_and_delta`` for targets checked once beforehand (Y: float, z's shape and
-        dtype), which may write δ into the buffer ``out`` (z's shape): the fit loop's hot path.
-        Only the built-in classes themselves take their in-place paths; a subclass (which may
-        redefine ``value_and_delta``, ``elementwise``, ...) has its ``value_and_delta`` called."""
+        """``value_and_delta`` for targets checked once beforehand, with the buffer ``out``:
+        the fit loop's hot path. A subclass that redefines ``value_and_delta`` is called."""
+        if type(self).value_and_delta is Loss.value_and_delta:
+            return self._value_and_delta(z, Y, output, out)
         return self.value_and_delta(z, Y, output)
 
-    def _own(self, cls) -> bool:
-        """True when this loss is exactly ``cls``, not a subclass that may change its formulas."""
-        return type(self) is cls
+    def gauss_newton_z(self, z, y, output, u) -> np.ndarray:
+        """The Gauss-Newton middle factor split at f = φ_out(z); for a loss computed from the
+        logits (and for every loss with the identity output) it is (∂²L/∂z²) u."""
+        return loss_hvp_z(self, z, y, output, u)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def loss_hvp_z(loss: Loss, z: np.ndarray, y, output, u: np.ndarray) -> np.ndarray:
+    """(∂²L/∂z∂z) u at z = z^(L+1): (n, n_out), u of the same shape (``loss.hvp_z``)."""
+    if not hasattr(loss, "hvp_z"):
+        raise FFNNError(
+            f"loss '{loss.name}' has no hvp_z (its Hessian in z); implement "
+            "hvp_z(z, y, output, v) -> (∂²L/∂z²) v on the loss to use the Hessian tools"
+        )
+    return loss.hvp_z(z, y, output, u)
 
 
 class _Regression(Loss):
@@ -92,10 +112,9 @@ class _Regression(Loss):
         """ℓ and ∂ℓ/∂f element-wise as functions of the residual r = f − y."""
         raise NotImplementedError
 
-    def value_and_delta(self, z, y, output):
-        y = self._target(z, y)
+    def _value_and_delta(self, z, Y, output, out):
         f = output.apply(z)
-        ell, dell = self.elementwise(f - y)
+        ell, dell = self.elementwise(np.subtract(f, Y, out=out))  # r = f − y
         n = z.shape[0]
         dell /= n
         return float(ell.sum(dtype=np.float64) / n), output.vjp(z, f, dell)
@@ -114,7 +133,7 @@ class _Regression(Loss):
         r = f - y
         n = z.shape[0]
         Jv = output.jvp(z, f, v)
-        inner = output.vjp(z, f, self.d2_elementwise(r) * Jv / n)
+        inner = self.gauss_newton_z(z, y, output, v)
         if output.name == "identity":
             return inner
         _, g = self.elementwise(r)
@@ -131,6 +150,14 @@ class _Regression(Loss):
             f"activations identity, sigmoid and softmax, not '{output.name}'"
         )
 
+    def gauss_newton_z(self, z, y, output, u):
+        """J_fᵀ (∂²L/∂f²) J_f u, J_f = ∂f/∂z: the Gauss-Newton middle factor split at f = φ_out(z)
+        (equal to ``hvp_z`` for the identity output)."""
+        y = self._target(z, y)
+        f = output.apply(z)
+        Ju = output.jvp(z, f, u)
+        return output.vjp(z, f, self.d2_elementwise(f - y) * Ju / z.shape[0])
+
 
 class MSE(_Regression):
     """Mean squared error of the notes: L = 1/n Σ_i ‖y_i − f(x_i)‖²."""
@@ -139,19 +166,6 @@ class MSE(_Regression):
 
     def elementwise(self, r):
         return r * r, 2 * r
-
-    def value_and_delta_into(self, z, Y, output, out):
-        """Identity output: r = z − y, L = Σ r² / n, δ = 2 r / n, with δ in ``out``.
-
-        The same floating-point operations as ``value_and_delta``, so both give equal bits."""
-        if output.name != "identity" or not self._own(MSE):
-            return super().value_and_delta_into(z, Y, output, out)
-        r = np.subtract(z, Y, out=out)
-        n = z.shape[0]
-        value = float(np.square(r).sum(dtype=np.float64) / n)
-        r *= 2
-        r /= n
-        return value, r
 
     def d2_elementwise(self, r):
         return np.full_like(r, 2)
@@ -195,12 +209,12 @@ class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
     outputs = ("sigmoid",)
 
-    def value_and_delta(self, z, y, output):
-        self.check_output(output)
-        y = self._target(z, y)
+    def _value_and_delta(self, z, Y, output, out):
         n = z.shape[0]
-        ell = np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))
-        return float(ell.sum(dtype=np.float64) / n), (special.expit(z) - y) / n
+        ell = np.maximum(z, 0) - Y * z + np.log1p(np.exp(-np.abs(z)))
+        d = np.subtract(special.expit(z), Y, out=out)
+        d /= n
+        return float(ell.sum(dtype=np.float64) / n), d
 
     def hvp_z(self, z, y, output, v):
         s = special.expit(z)
@@ -238,23 +252,8 @@ class CrossEntropy(Loss):
             return onehot
         return super()._target(z, y)
 
-    def value_and_delta(self, z, y, output):
-        self.check_output(output)
-        y = self._target(z, y)
-        n = z.shape[0]
-        m = z.max(axis=1, keepdims=True)
-        e = np.exp(z - m)
-        se = e.sum(axis=1, keepdims=True)
-        lse = m + np.log(se)
-        ysum = y.sum(axis=1, keepdims=True)
-        value = float((ysum * lse - np.sum(y * z, axis=1, keepdims=True)).sum(dtype=np.float64))
-        return value / n, (ysum * (e / se) - y) / n
-
-    def value_and_delta_into(self, z, Y, output, out):
-        """The operations of ``value_and_delta`` (equal bits), with e = exp(z − max z) and then
-        δ computed in ``out``."""
-        if not self._own(CrossEntropy):
-            return super().value_and_delta_into(z, Y, output, out)
+    def _value_and_delta(self, z, Y, output, out):
+        """With e = exp(z − max z) and then δ computed in ``out`` when given."""
         n = z.shape[0]
         m = z.max(axis=1, keepdims=True)
         e = np.subtract(z, m, out=out)

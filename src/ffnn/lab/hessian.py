@@ -16,16 +16,17 @@ it gives
                  + σ'(z^(l)) ⊙ (V_W^(l+1)ᵀ δ^(l+1) + W^(l+1)ᵀ R{δ^(l+1)})
     R{∂L/∂W^(l)} = R{δ^(l)} x^(l-1)ᵀ + δ^(l) R{x^(l-1)}ᵀ,    R{∂L/∂b^(l)} = R{δ^(l)},
 
-and R{∂L/∂θ} = H v, exactly, at about twice the cost of one gradient. On a general graph the same
-is done per node: every layer's backward message m = ∂L/∂(node value) gets its R{m}, and a node
-that feeds several consumers sums their R-messages, as backprop sums messages (notes 003).
+and R{∂L/∂θ} = H v, exactly, at about twice the cost of one gradient. Each layer holds its own
+piece of this (its ``jvp``, and its ``vjp`` plus ``r_term``); the network runs the two sweeps
+(:func:`ffnn.core.sweeps.jvp_sweep`, :func:`ffnn.core.sweeps.r_backward_sweep`) for any graph,
+summing R-messages at fan-out as backprop sums messages (notes 003).
 
 The Gauss-Newton matrix G = Jᵀ (∂²L/∂z²) J with J = ∂z^(L+1)/∂θ drops the σ'' and second-layer
 terms: G v = Jᵀ (∂²L/∂z²) (J v), one R-forward pass then one ordinary backward pass.
 
-:class:`Curvature` runs the forward and backward pass once and keeps them (the trace, every
-message, σ' and σ''), so that each further product costs only the R-passes. It is the object to
-hand to an eigensolver (:meth:`Curvature.operator` is a ``scipy.sparse.linalg.LinearOperator``).
+:class:`Curvature` runs the forward and backward pass once and keeps them (the trace and every
+message), so that each further product costs only the R-passes. It is the object to hand to an
+eigensolver (:meth:`Curvature.operator` is a ``scipy.sparse.linalg.LinearOperator``).
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from ffnn.core.graph import Network, Workspace
-from ffnn.core.layers import Act, Add, Concat, Dense
-from ffnn.core.losses import Loss, _Regression, get_loss
+from ffnn.core.losses import Loss, get_loss, loss_hvp_z
+from ffnn.core.sweeps import jvp_sweep, message_sweep, r_backward_sweep
 from ffnn.errors import FFNNError
 
 __all__ = [
@@ -52,104 +53,24 @@ __all__ = [
 ]
 
 
-_PIECEWISE_LINEAR = ("identity", "relu", "leaky_relu")
-
-
-class _Buffers:
-    """Named scratch arrays, allocated on first use of a (name, shape, dtype) and then reused.
-
-    Fresh large arrays cost page faults (the allocator hands big blocks back to the system on
-    free), which for a one-off product at batch 1,000 was a third of its time. The one-off
-    :func:`hvp` puts its forward trace, messages and R-pass arrays in a per-thread one, since its
-    Curvature dies with the call. (A Curvature that is kept allocates as usual: per-instance
-    buffers would hold more memory live than the allocator's own reuse within a pass.)
-    """
-
-    def __init__(self):
-        self.arrays: dict = {}
-        self.workspaces: dict = {}
-
-    def get(self, key, shape: tuple, dtype) -> np.ndarray:
-        key = (key, shape, np.dtype(dtype))  # chunks of two sizes each keep their own
-        a = self.arrays.get(key)
-        if a is None:
-            a = self.arrays[key] = np.empty(shape, dtype=dtype)
-        return a
-
-    def workspace(self, key, net: Network, batch: int) -> Workspace:
-        ws = self.workspaces.get(key)
-        if ws is None or ws.batch != batch:
-            ws = self.workspaces[key] = Workspace(net, batch)
-        return ws
-
-
-class _Fresh:
-    """The allocator of a Curvature that keeps its trace: every stored array is its own."""
-
-    @staticmethod
-    def get(key, shape: tuple, dtype) -> np.ndarray:
-        return np.empty(shape, dtype=dtype)
-
-    @staticmethod
-    def workspace(key, net: Network, batch: int) -> None:
-        return None
-
-
 _one_off = threading.local()
 
 
-def _one_off_buffers(net: Network, batch: int) -> _Buffers:
-    """The calling thread's buffers for one-off products on networks of this graph and dtype."""
+def _reused(net: Network, batch: int) -> tuple[Workspace, list]:
+    """The calling thread's buffers for one-off products (:func:`hvp`) on networks of this graph,
+    dtype and batch: a Workspace for the forward values and backward messages, and the arrays
+    of the R-forward values. Fresh large arrays cost page faults (the allocator hands big blocks
+    back to the system on free): a third of a one-off product's time at batch 1,000. A kept
+    Curvature allocates as usual (buffers of its own would hold more memory live)."""
     sig = (tuple(n.dim for n in net.nodes), tuple(net._parents), net.dtype, batch)
     if getattr(_one_off, "sig", None) != sig:  # keep one size only: bounded memory
-        _one_off.sig, _one_off.buffers = sig, _Buffers()
+        _one_off.sig, _one_off.buffers = sig, (Workspace(net, batch), Workspace(net, batch).values)
     return _one_off.buffers
 
 
-def loss_hvp_z(loss: Loss, z: np.ndarray, y, output, u: np.ndarray) -> np.ndarray:
-    """(∂²L/∂z∂z) u at z = z^(L+1): (n, n_out), u of the same shape.
-
-    Uses ``loss.hvp_z``. Should a loss's ``hvp_z`` refuse a regression loss with a softmax
-    output, the second-order term of φ_out is added here: with f = φ_out(z) and g = ∂L/∂f,
-    ∂²L/∂z² u = J_fᵀ (∂²L/∂f²) J_f u + R{J_fᵀ} g, and for softmax R{f ⊙ (g − ⟨f, g⟩)} =
-    R{f} ⊙ (g − ⟨f, g⟩) − f ⟨R{f}, g⟩ with R{f} = J_f u.
-    """
-    if not hasattr(loss, "hvp_z"):
-        raise FFNNError(
-            f"loss '{loss.name}' has no hvp_z (its Hessian in z); implement "
-            "hvp_z(z, y, output, v) -> (∂²L/∂z²) v on the loss to use the Hessian tools"
-        )
-    try:
-        return loss.hvp_z(z, y, output, u)
-    except FFNNError:
-        if not (isinstance(loss, _Regression) and output.name == "softmax"):
-            raise
-    return _regression_softmax_hvp_z(loss, z, y, output, u)
-
-
-def _regression_softmax_hvp_z(loss: _Regression, z, y, output, u) -> np.ndarray:
-    yt = loss._target(z, y)
-    f = output.apply(z)
-    r = f - yt
-    n = z.shape[0]
-    Rf = output.jvp(z, f, u)
-    inner = output.vjp(z, f, loss.d2_elementwise(r) * Rf / n)
-    _, g = loss.elementwise(r)
-    g = g / n
-    second = Rf * (g - np.sum(f * g, axis=1, keepdims=True)) - f * np.sum(
-        Rf * g, axis=1, keepdims=True
-    )
-    return inner + second
-
-
-def _loss_gn_z(loss: Loss, z, y, output, u, at: str) -> np.ndarray:
-    """The middle factor of the Gauss-Newton product: H_z u (at="z") or J_fᵀ H_f J_f u (at="f")."""
-    if at == "z" or not isinstance(loss, _Regression) or output.name == "identity":
-        return loss_hvp_z(loss, z, y, output, u)
-    yt = loss._target(z, y)
-    f = output.apply(z)
-    Jv = output.jvp(z, f, u)
-    return output.vjp(z, f, loss.d2_elementwise(f - yt) * Jv / z.shape[0])
+def _regression_softmax_hvp_z(loss, z, y, output, u) -> np.ndarray:
+    """A regression loss's Hessian in z through a softmax output (the formula is the loss's)."""
+    return loss.hvp_z(z, y, output, u)
 
 
 class Curvature:
@@ -177,7 +98,7 @@ class Curvature:
         *,
         batch_size: int | None = None,
         gn_at: str = "z",
-        _buffers: _Buffers | None = None,
+        _reuse: bool = False,
     ):
         if not isinstance(net, Network):
             raise FFNNError(f"Curvature needs an ffnn Network, got {type(net).__name__}")
@@ -186,12 +107,9 @@ class Curvature:
         self.loss = get_loss(loss)
         self.loss.check_output(net.output)
         # a kept Curvature copies θ; the one-off hvp's Curvature dies before net can change
-        self.net = net.copy() if _buffers is None else net
-        self.dtype = self.net.dtype
-        self.p = self.net.n_params
-        self.gn_at = gn_at
-        X = self.net._check_input(X)
-        y = np.asarray(y)
+        self.net = net if _reuse else net.copy()
+        self.dtype, self.p, self.gn_at = self.net.dtype, self.net.n_params, gn_at
+        X, y = self.net._check_input(X), np.asarray(y)
         n = X.shape[0]
         if y.shape[0] != n:
             raise FFNNError(f"X has {n} rows but y has {y.shape[0]}; give one target per row")
@@ -200,17 +118,7 @@ class Curvature:
         bs = n if batch_size is None else int(batch_size)
         if bs < 1:
             raise FFNNError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-        self.n = n
-        nodes, parents = self.net.nodes, self.net._parents
-        # does node i's value depend on θ? (only those need R-values and R-messages)
-        dep = [False] * len(nodes)
-        for i in range(1, len(nodes)):
-            dep[i] = isinstance(nodes[i].layer, Dense) or any(dep[q] for q in parents[i])
-        self._dep = dep
-        # own arrays (freed temporaries are recycled by the allocator within a pass), or, for
-        # the one-off hvp only, the thread's reused buffers
-        self._store = _Fresh() if _buffers is None else _buffers
-        self._tmp = self._store  # the transient arrays of the R-passes
+        self.n, self._reuse = n, _reuse and bs >= n
         self._chunks = [
             self._prepare(ci, X[s : s + bs], y[s : s + bs]) for ci, s in enumerate(range(0, n, bs))
         ]
@@ -218,69 +126,15 @@ class Curvature:
         self._gradient: np.ndarray | None = None
         self.n_products = 0
 
-    # --- the stored passes ------------------------------------------------------------------
     def _prepare(self, ci: int, X, y) -> dict:
-        """Forward pass, δ^(L+1), every backward message G[i] = ∂L/∂value_i, σ'(z) and σ''(z)."""
+        """Forward pass, δ^(L+1), and every backward message (no parameter gradient yet)."""
         net = self.net
-        nodes, parents = net.nodes, net._parents
-        batch, dt, store = X.shape[0], self.dtype, self._store
-        z, trace = net.forward(X, workspace=store.workspace(ci, net, batch))
+        ws, r_outs = _reused(net, X.shape[0]) if self._reuse else (None, None)
+        z, trace = net.forward(X, workspace=ws)
         value, delta = self.loss.value_and_delta(z, y, net.output)
-        G: list = [None] * len(nodes)
-        G[-1] = delta
-        dsig: dict[int, np.ndarray] = {}
-        d2sig: dict[int, np.ndarray | None] = {}
-        for i in range(len(nodes) - 1, 0, -1):
-            g = G[i]
-            if g is None:  # a node that does not reach the output
-                continue
-            layer = nodes[i].layer
-            need = [self._dep[q] for q in parents[i]]
-            if isinstance(layer, Dense):  # only the message W ᵀδ; parameter gradients on demand
-                if not need[0]:
-                    continue
-                j = net._layer_index[id(layer)]
-                s_W = net._scales[j][0]
-                W = net.params[j][0]
-                m = np.matmul(g, W, out=store.get(("G", ci, i), (batch, W.shape[1]), dt))
-                if s_W != 1.0:
-                    m *= s_W
-                sends = [m]
-            elif isinstance(layer, Act):
-                if not need[0]:
-                    continue
-                zin = trace.values[parents[i][0]]
-                if layer.activation.name == "relu":  # σ' = [z > 0], as ReLU's dsigma
-                    dsig[i] = np.greater(zin, 0, out=store.get(("σ'", ci, i), zin.shape, dt))
-                else:
-                    dsig[i] = layer.activation.dsigma(zin)
-                if layer.activation.name in _PIECEWISE_LINEAR:  # σ'' = 0 almost everywhere
-                    d2sig[i] = None
-                else:
-                    d2 = layer.activation.d2sigma(zin)
-                    d2sig[i] = d2 if np.any(d2) else None
-                sends = [np.multiply(dsig[i], g, out=store.get(("G", ci, i), g.shape, dt))]
-            elif isinstance(layer, Add | Concat):
-                sends = layer.backward(None, trace.caches[i], g, None, False, need)
-            else:
-                raise FFNNError(
-                    f"Hessian-vector products do not support layer kind '{layer.kind}' "
-                    f"(node '{nodes[i].name}')"
-                )
-            for q, m in zip(parents[i], sends, strict=True):
-                if m is not None:
-                    G[q] = m if G[q] is None else G[q] + m  # sum of consumers' messages
-        return {
-            "y": y,
-            "z": z,
-            "delta": delta,
-            "trace": trace,
-            "G": G,
-            "dsig": dsig,
-            "d2sig": d2sig,
-            "value": value,
-            "w": X.shape[0] / self.n,
-        }
+        msgs = message_sweep(net, trace, delta, outs=None if ws is None else ws.sends)
+        return {"y": y, "z": z, "delta": delta, "trace": trace, "G": msgs, "value": value,
+                "w": X.shape[0] / self.n, "r_outs": r_outs}  # fmt: skip
 
     @property
     def gradient(self) -> np.ndarray:
@@ -292,110 +146,24 @@ class Curvature:
             self._gradient = g
         return self._gradient
 
-    def _vviews(self, v: np.ndarray):
-        return self.net._views(v)[0]
+    def _hvp_z(self, z, y, output, u) -> np.ndarray:
+        return loss_hvp_z(self.loss, z, y, output, u)
 
-    def _r_forward(self, c: dict, VV) -> list:
-        """R{value_i}: (batch, n_i) for every node that depends on θ and reaches the output.
-
-        The arrays are scratch, overwritten by the next R-pass.
-        """
-        net, tmp, dt = self.net, self._tmp, self.dtype
-        nodes, parents, values, G = net.nodes, net._parents, c["trace"].values, c["G"]
-        R: list = [None] * len(nodes)
-        for i in range(1, len(nodes)):
-            if not self._dep[i] or G[i] is None:
-                continue
-            layer = nodes[i].layer
-            rin = [R[q] for q in parents[i]]
-            if isinstance(layer, Dense):
-                j = net._layer_index[id(layer)]
-                W = net.params[j][0]
-                s_W, s_b = net._scales[j]
-                VW, Vb = VV[j]
-                x = values[parents[i][0]]
-                shape = (x.shape[0], W.shape[0])
-                r = np.matmul(x, VW.T, out=tmp.get(("R", i), shape, dt))  # R{W} x
-                if rin[0] is not None:  # + W R{x}
-                    r += np.matmul(rin[0], W.T, out=tmp.get(("R+", i), shape, dt))
-                if s_W != 1.0:
-                    r *= s_W
-                r += Vb * s_b if s_b != 1.0 else Vb  # + R{b}
-                R[i] = r
-            elif isinstance(layer, Act):
-                dsig = c["dsig"][i]  # R{x} = σ'(z) ⊙ R{z}
-                R[i] = np.multiply(dsig, rin[0], out=tmp.get(("R", i), rin[0].shape, dt))
-            elif isinstance(layer, Add):
-                live = [r for r in rin if r is not None]
-                R[i] = live[0] + live[1] if len(live) > 1 else live[0].copy()
-                for r in live[2:]:
-                    R[i] += r
-            else:  # Concat: inputs that do not depend on θ have R = 0
-                batch = values[i].shape[0]
-                parts = [
-                    r if r is not None else np.zeros((batch, nodes[q].dim), dtype=self.dtype)
-                    for q, r in zip(parents[i], rin, strict=True)
-                ]
-                R[i] = np.concatenate(parts, axis=1)
-        return R
+    def _r_forward(self, c: dict, V: list) -> list:
+        """R{value_i} for every node (None where it does not depend on θ); scratch arrays,
+        overwritten by the next R-pass of the one-off path."""
+        return jvp_sweep(self.net, c["trace"], V, c["r_outs"])
 
     def _hvp_chunk(self, c: dict, v: np.ndarray, out: np.ndarray) -> None:
         """Add w_c · H_c v into out: (p,), H_c the Hessian of the loss on chunk c."""
         net = self.net
-        nodes, parents, values = net.nodes, net._parents, c["trace"].values
-        G, d2sig, dsig = c["G"], c["d2sig"], c["dsig"]
-        tmp, dt = self._tmp, self.dtype
-        VV = self._vviews(v)
-        R = self._r_forward(c, VV)
-        RG: list = [None] * len(nodes)
-        RG[-1] = loss_hvp_z(self.loss, c["z"], c["y"], net.output, R[-1])  # R{δ^(L+1)}
-        w = c["w"]
-        res = out if w == 1.0 else np.zeros_like(out)
-        rviews = self._vviews(res)
-        for i in range(len(nodes) - 1, 0, -1):
-            rg, g = RG[i], G[i]
-            if rg is None:
-                continue
-            layer = nodes[i].layer
-            ps = parents[i]
-            if isinstance(layer, Dense):
-                j = net._layer_index[id(layer)]
-                W = net.params[j][0]
-                s_W, s_b = net._scales[j]
-                gW, gb = rviews[j]
-                q = ps[0]
-                # R{∂L/∂W} = s_W (R{δ}ᵀ x + δᵀ R{x}),  R{∂L/∂b} = s_b Σ_batch R{δ}
-                t = np.matmul(rg.T, values[q], out=tmp.get(("t", j), W.shape, dt))
-                if R[q] is not None:
-                    t += np.matmul(g.T, R[q], out=tmp.get(("t+", j), W.shape, dt))
-                gW += t * s_W if s_W != 1.0 else t  # += : a shared layer sums over its uses
-                gb += rg.sum(axis=0) * s_b if s_b != 1.0 else rg.sum(axis=0)
-                if self._dep[q]:
-                    shape = (rg.shape[0], W.shape[1])  # R{W ᵀδ} = W ᵀR{δ} + V_Wᵀ δ
-                    m = np.matmul(rg, W, out=tmp.get(("RG", i), shape, dt))
-                    m += np.matmul(g, VV[j][0], out=tmp.get(("RG+", i), shape, dt))
-                    if s_W != 1.0:
-                        m *= s_W
-                    RG[q] = m if RG[q] is None else RG[q] + m
-            elif isinstance(layer, Act):
-                q = ps[0]
-                if not self._dep[q]:
-                    continue
-                m = np.multiply(dsig[i], rg, out=tmp.get(("RG", i), rg.shape, dt))  # σ' ⊙ R{∂L/∂x}
-                if d2sig[i] is not None:
-                    m += d2sig[i] * R[q] * g  # + σ''(z) ⊙ R{z} ⊙ ∂L/∂x
-                RG[q] = m if RG[q] is None else RG[q] + m
-            elif isinstance(layer, Add):
-                for q in ps:
-                    if self._dep[q]:
-                        RG[q] = rg if RG[q] is None else RG[q] + rg
-            else:  # Concat
-                parts = np.split(rg, c["trace"].caches[i], axis=1)
-                for q, m in zip(ps, parts, strict=True):
-                    if self._dep[q]:
-                        RG[q] = m if RG[q] is None else RG[q] + m
+        V = net.param_views(v)
+        R = self._r_forward(c, V)
+        seed = self._hvp_z(c["z"], c["y"], net.output, R[-1])  # R{δ^(L+1)}
+        res = out if c["w"] == 1.0 else np.zeros_like(out)
+        r_backward_sweep(net, c["trace"], c["G"], R, V, seed, net.param_views(res))
         if res is not out:
-            out += w * res
+            out += c["w"] * res
 
     def _columns(self, v) -> tuple[np.ndarray, bool]:
         v = np.asarray(v)
@@ -405,39 +173,38 @@ class Curvature:
             return v, False
         raise FFNNError(f"v must have shape ({self.p},) like θ, or ({self.p}, k); got {v.shape}")
 
-    # --- public products --------------------------------------------------------------------
-    def hvp(self, v: np.ndarray) -> np.ndarray:
-        """H v with H = ∂²L/∂θ∂θ. v: (p,) -> (p,), or a block V: (p, k) -> H V: (p, k)."""
+    def _products(self, v, chunk_product) -> np.ndarray:
         V, single = self._columns(v)
         out = np.zeros((V.shape[1], self.p), dtype=self.dtype)
         for a in range(V.shape[1]):
             va = np.ascontiguousarray(V[:, a], dtype=self.dtype)
             for c in self._chunks:
-                self._hvp_chunk(c, va, out[a])
+                chunk_product(c, va, out[a])
         self.n_products += V.shape[1]
         return out[0] if single else out.T
 
+    def hvp(self, v: np.ndarray) -> np.ndarray:
+        """H v with H = ∂²L/∂θ∂θ. v: (p,) -> (p,), or a block V: (p, k) -> H V: (p, k)."""
+        return self._products(v, self._hvp_chunk)
+
+    def _gnvp_chunk(self, c: dict, v: np.ndarray, out: np.ndarray) -> None:
+        net = self.net
+        Jv = self._r_forward(c, net.param_views(v))[-1]
+        middle = self.loss.gauss_newton_z if self.gn_at == "f" else self._hvp_z
+        u = middle(c["z"], c["y"], net.output, Jv)
+        out += c["w"] * net.backward(c["trace"], u).theta  # Jᵀ u
+
     def gnvp(self, v: np.ndarray) -> np.ndarray:
         """G v with G = Jᵀ (∂²L/∂z²) J, J = ∂z^(L+1)/∂θ: (n·n_out, p). v: (p,) or (p, k)."""
-        V, single = self._columns(v)
-        net = self.net
-        out = np.zeros((V.shape[1], self.p), dtype=self.dtype)
-        for a in range(V.shape[1]):
-            VV = self._vviews(np.ascontiguousarray(V[:, a], dtype=self.dtype))
-            for c in self._chunks:
-                Jv = self._r_forward(c, VV)[-1]
-                u = _loss_gn_z(self.loss, c["z"], c["y"], net.output, Jv, self.gn_at)
-                out[a] += c["w"] * net.backward(c["trace"], u).theta  # Jᵀ u
-        self.n_products += V.shape[1]
-        return out[0] if single else out.T
+        return self._products(v, self._gnvp_chunk)
 
     def jvp(self, v: np.ndarray) -> np.ndarray:
         """J v = R{z^(L+1)}: (n, n_out) for v: (p,): how the output logits move along v."""
         V, single = self._columns(v)
         if not single:
             raise FFNNError("jvp takes one direction v of shape (p,)")
-        VV = self._vviews(np.ascontiguousarray(V[:, 0], dtype=self.dtype))
-        # copies: each chunk's R-pass reuses the scratch arrays of the one before
+        VV = self.net.param_views(np.ascontiguousarray(V[:, 0], dtype=self.dtype))
+        # copies: each chunk's R-pass may reuse the scratch arrays of the one before
         return np.concatenate([self._r_forward(c, VV)[-1].copy() for c in self._chunks], axis=0)
 
     def operator(self, kind: str = "hessian") -> LinearOperator:
@@ -471,12 +238,10 @@ class Curvature:
 def hvp(net: Network, X, y, loss: str | Loss, v: np.ndarray) -> np.ndarray:
     """H v: (p,) with H = ∂²L/∂θ∂θ of the loss on (X, y) at θ (one-off; reuse a Curvature).
 
-    The forward trace, messages and R-pass arrays live in per-thread buffers reused by the next
-    one-off product of the same network shape and batch size (the result is always fresh).
+    The forward trace, messages and R-forward values live in per-thread buffers reused by the
+    next one-off product of the same network shape and batch size (the result is always fresh).
     """
-    n = np.shape(X)[0] if np.ndim(X) else 0
-    bufs = _one_off_buffers(net, n) if isinstance(net, Network) else None
-    return Curvature(net, X, y, loss, _buffers=bufs).hvp(v)
+    return Curvature(net, X, y, loss, _reuse=True).hvp(v)
 
 
 def gnvp(net: Network, X, y, loss: str | Loss, v: np.ndarray, *, at: str = "z") -> np.ndarray:

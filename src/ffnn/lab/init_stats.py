@@ -30,8 +30,8 @@ from scipy import special, stats
 from ffnn.core.activations import get_activation
 from ffnn.core.graph import Network, mlp
 from ffnn.core.init import Init
+from ffnn.core.sweeps import message_sweep
 from ffnn.errors import FFNNError
-from ffnn.lab.jacobian import _messages
 
 __all__ = [
     "LayerStats",
@@ -62,8 +62,8 @@ def layer_statistics(net: Network, X) -> LayerStats:
     z, trace = net.forward(X)
     zs = trace.z
     xs = trace.x[1:]
-    msgs, _ = _messages(net, trace, np.ones_like(z))
-    deltas = [msgs[i] for i in sorted(msgs)]
+    net.backward(trace, np.ones_like(z))
+    deltas = trace.delta
     return LayerStats(
         np.array([float(np.mean(np.square(v, dtype=np.float64))) for v in zs]),
         np.array([float(np.mean(np.square(v, dtype=np.float64))) for v in xs]),
@@ -118,7 +118,7 @@ def jacobian_norms(
         _, trace = net.forward(x)
         total = 0.0
         for a in range(k):
-            _, gx = _messages(net, trace, eye[a : a + 1], input_grad=True)
+            gx = message_sweep(net, trace, eye[a : a + 1], input_grad=True)[0]
             total += float(np.sum(gx * gx))
         out[s] = total
     return out

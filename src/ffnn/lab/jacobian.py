@@ -8,13 +8,15 @@ For a batch X: (n, n_0) the network computes z^(L+1)(x_i; θ) for every row. Two
   critical point of the training loss a global minimum when the network is overparameterized;
 * the input Jacobian ∂z_a(x_i)/∂x: (n, k, n_0).
 
-Nothing here loops over examples. One forward pass keeps every node's input (the trace caches);
-one backward pass per output a sends the seed e_a back through the graph by message passing
-(notes 003), and at every Dense node u it records the per-example sensitivities
+Nothing here loops over examples (for the built-in layers). One forward pass keeps every
+node's cache; one backward message pass per output a (:func:`ffnn.core.sweeps.message_sweep`)
+sends the seed e_a back through the graph (notes 003), and at every node u of a layer with
+parameters it gives the per-example sensitivities
 
-    Δ_u^a = ∂z_a / ∂z_u : (n, n_out)      (δ^(l) of the notes, one row per example, not summed).
+    Δ_u^a = ∂z_a / ∂value_u : (n, n_u)      (δ^(l) of the notes, one row per example, not summed).
 
-The per-example gradient of a Dense layer z = s_W W x + s_b b is then the outer product
+Each layer turns them into per-example parameter gradients by its ``per_example`` rule; for a
+Dense layer z = s_W W x + s_b b this is the outer product
 
     ∂z_a(x_i)/∂W = s_W Δ_u^a[i] x_u[i]ᵀ ,    ∂z_a(x_i)/∂b = s_b Δ_u^a[i],
 
@@ -29,12 +31,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ffnn.core.graph import Network, Trace
-from ffnn.core.layers import Dense
+from ffnn.core.layers import Layer
 from ffnn.core.losses import get_loss
+from ffnn.core.sweeps import message_sweep, per_example_sweep
 from ffnn.errors import FFNNError
 
 __all__ = [
     "DenseSensitivity",
+    "Sensitivity",
     "sensitivities",
     "param_jacobian",
     "per_example_gradients",
@@ -45,55 +49,27 @@ __all__ = [
 
 
 @dataclass
-class DenseSensitivity:
-    """One use of a Dense layer in the graph: its input and the per-example sensitivities.
+class Sensitivity:
+    """One use (node) of a layer with parameters: its cache and the per-example sensitivities.
 
-    ``layer`` indexes ``net.dense_layers``; ``x``: (n, n_in) is the node's input x_u;
-    ``delta[a]``: (n, n_out) is ∂(seed a)/∂z_u per example; ``s_W``, ``s_b`` the layer's scales.
+    ``layer`` indexes ``net.param_layers`` (``rules`` is that layer, ``P`` its packed
+    parameters); ``cache`` is the node's forward cache (for Dense, its input x_u: (n, n_in));
+    ``delta[a]``: (n, n_u) is ∂(seed a)/∂value_u per example.
     """
 
     layer: int
-    x: np.ndarray
+    rules: Layer
+    P: tuple
+    cache: object
     delta: list[np.ndarray]
-    s_W: float
-    s_b: float
+
+    @property
+    def x(self):
+        """The cache under its Dense name: the node's input x_u."""
+        return self.cache
 
 
-def _messages(
-    net: Network, trace: Trace, seed: np.ndarray, input_grad: bool = False
-) -> tuple[dict[int, np.ndarray], np.ndarray | None]:
-    """Message passing from ∂(·)/∂z^(L+1) = seed: (n, k) without forming ∂/∂θ.
-
-    Returns {node index: ∂(·)/∂z_u (n, n_out)} for every Dense node, and ∂(·)/∂x if asked.
-    Rows stay separate: every message is per example.
-    """
-    nodes, parents = net.nodes, net._parents
-    msg: list = [None] * len(nodes)
-    msg[-1] = seed
-    out: dict[int, np.ndarray] = {}
-    for i in range(len(nodes) - 1, 0, -1):
-        g = msg[i]
-        if g is None:
-            continue
-        layer = nodes[i].layer
-        need = [p != 0 or input_grad for p in parents[i]]
-        if isinstance(layer, Dense):
-            out[i] = g
-            if not need[0]:
-                continue
-            j = net._layer_index[id(layer)]
-            W, _ = net.params[j]
-            s_W = net._scales[j][0]
-            dx = g @ W
-            if s_W != 1.0:
-                dx *= s_W
-            sends = [dx]
-        else:
-            sends = layer.backward(None, trace.caches[i], g, None, False, need)
-        for p, m in zip(parents[i], sends, strict=True):
-            if m is not None:
-                msg[p] = m if msg[p] is None else msg[p] + m
-    return out, (msg[0] if input_grad else None)
+DenseSensitivity = Sensitivity  # the former name
 
 
 def _seeds(net: Network, z: np.ndarray, wrt: str) -> list[np.ndarray]:
@@ -112,8 +88,8 @@ def _seeds(net: Network, z: np.ndarray, wrt: str) -> list[np.ndarray]:
 
 def sensitivities(
     net: Network, X, *, wrt: str = "z", trace: Trace | None = None
-) -> list[DenseSensitivity]:
-    """Per-example sensitivities Δ_u^a at every Dense node u, for every output a.
+) -> list[Sensitivity]:
+    """Per-example sensitivities Δ_u^a at every node u of a layer with parameters, every output a.
 
     One forward pass (or the ``trace`` given) and one backward message pass per output.
     ``wrt="z"`` differentiates the pre-activation z^(L+1) (default); ``"f"`` the output φ_out(z).
@@ -122,54 +98,26 @@ def sensitivities(
         z, trace = net.forward(X)
     else:
         z = trace.output
-    per_seed = [_messages(net, trace, s)[0] for s in _seeds(net, z, wrt)]
-    result = []
-    for i in sorted(per_seed[0]):
-        j = net._layer_index[id(net.nodes[i].layer)]
-        s_W, s_b = net._scales[j]
-        result.append(
-            DenseSensitivity(j, trace.caches[i], [d[i] for d in per_seed], float(s_W), float(s_b))
-        )
-    return result
-
-
-def _write_gradients(net: Network, sens: list[DenseSensitivity], a_or_deltas, G: np.ndarray):
-    """Fill G: (n, p) with per-example gradients from sensitivities (one seed per example)."""
-    written = [False] * len(net.dense_layers)
-    for s in sens:
-        d = a_or_deltas(s)
-        n, n_out = d.shape
-        sw, sb = net._slices[s.layer]
-        GW = G[:, sw].reshape(n, n_out, -1)
-        if written[s.layer]:
-            GW += d[:, :, None] * s.x[:, None, :] * s.s_W
-            G[:, sb] += d * s.s_b
-        else:
-            np.einsum("ni,nj->nij", d, s.x, out=GW)  # δ_i x_iᵀ for every example i
-            if s.s_W != 1.0:
-                GW *= s.s_W
-            np.multiply(d, s.s_b, out=G[:, sb])
-            written[s.layer] = True
-    for j, done in enumerate(written):
-        if not done:
-            sw, sb = net._slices[j]
-            G[:, sw] = 0
-            G[:, sb] = 0
-    return G
+    per_seed = [message_sweep(net, trace, s) for s in _seeds(net, z, wrt)]
+    return [
+        Sensitivity(k, layer, P, trace.caches[i], [m[i] for m in per_seed])
+        for i, layer, P, _, k, _ in net._steps()
+        if k is not None and per_seed[0][i] is not None
+    ]
 
 
 def param_jacobian(net: Network, X, *, wrt: str = "z") -> np.ndarray:
     """∂z_a(x_i)/∂θ for every example and output: (n, k, p), laid out like ``net.theta``.
 
-    Built from one forward and k backward message passes and a broadcast outer product per
-    Dense layer (no loop over examples).
+    Built from one forward and k backward message passes and each layer's per-example rule (a
+    broadcast outer product per Dense layer; no loop over examples).
     """
-    sens = sensitivities(net, X, wrt=wrt)
-    n = sens[0].x.shape[0] if sens else np.asarray(X).shape[0]
-    k = len(sens[0].delta) if sens else 0
-    J = np.empty((n, k, net.n_params), dtype=net.dtype)
-    for a in range(k):
-        _write_gradients(net, sens, lambda s, a=a: s.delta[a], J[:, a, :])
+    z, trace = net.forward(X)
+    seeds = _seeds(net, z, wrt)
+    J = np.empty((z.shape[0], len(seeds), net.n_params), dtype=net.dtype)
+    for a, seed in enumerate(seeds):
+        msgs = message_sweep(net, trace, seed)
+        per_example_sweep(net, trace, msgs, net.param_views(J[:, a, :]))
     return J
 
 
@@ -188,23 +136,18 @@ def per_example_gradients(
     _, delta = loss.value_and_delta(z, y, net.output)
     n = z.shape[0]
     delta = delta * n  # ∂ℓ_i/∂z_i: the loss's delta carries the 1/n of the mean
-    msgs, _ = _messages(net, trace, delta)
-    sens = []
-    for i in sorted(msgs):
-        j = net._layer_index[id(net.nodes[i].layer)]
-        s_W, s_b = net._scales[j]
-        sens.append(DenseSensitivity(j, trace.caches[i], [msgs[i]], float(s_W), float(s_b)))
     if out is None:
         out = np.empty((n, net.n_params), dtype=net.dtype)
     elif out.shape != (n, net.n_params):
         raise FFNNError(f"out must have shape ({n}, {net.n_params}), got {out.shape}")
-    return _write_gradients(net, sens, lambda s: s.delta[0], out)
+    per_example_sweep(net, trace, message_sweep(net, trace, delta), net.param_views(out))
+    return out
 
 
 def input_jacobian(net: Network, X, *, wrt: str = "z") -> np.ndarray:
     """∂z_a(x_i)/∂x: (n, k, n_0), from one forward and k backward passes."""
     z, trace = net.forward(X)
-    cols = [_messages(net, trace, s, input_grad=True)[1] for s in _seeds(net, z, wrt)]
+    cols = [message_sweep(net, trace, s, input_grad=True)[0] for s in _seeds(net, z, wrt)]
     return np.stack(cols, axis=1)
 
 

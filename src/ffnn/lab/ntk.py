@@ -7,13 +7,14 @@ Gradient descent with a small step on L = 1/n Σ ℓ(y_i, f(x_i)) moves the outp
 so Θ governs training; for very wide networks in the NTK parameterization it stays nearly
 constant (see :mod:`ffnn.lab.kernels` for its infinite-width limit).
 
-Computed from the layer structure, never by materializing the n × p Jacobian. For a Dense layer
-z_u = s_W W x_u + s_b b used at node u, the per-example gradient is s_W Δ_u[i] x_u[i]ᵀ (and s_b
-Δ_u[i] for b), so the inner product of two such gradients factorizes into Gram matrices:
+Computed from the layer structure, never by materializing the n × p Jacobian: every layer's
+``ntk_gram`` rule gives its parameters' share for two uses u, v from their per-example
+sensitivities. For a Dense layer z_u = s_W W x_u + s_b b the per-example gradient is
+s_W Δ_u[i] x_u[i]ᵀ (and s_b Δ_u[i] for b), so the inner product factorizes into Gram matrices:
 
     Θ += s_W² (G_δ ⊙ G_x) + s_b² G_δ,    G_x = X_u X_vᵀ,  G_δ = Δ_u Δ_vᵀ,
 
-summed over every Dense layer (and over the pairs of nodes (u, v) that share a layer). Cost per
+summed over every layer (and over the pairs of nodes (u, v) that share a layer). Cost per Dense
 layer: two (n × width × n) matrix products instead of an (n × p × n) one.
 
 Output conventions (k = number of outputs, Θ_ab(x, x') = ∂f_a(x)/∂θ · ∂f_b(x')/∂θ):
@@ -60,8 +61,9 @@ def empirical_ntk(
     _check_blocks(blocks)
     s1 = sensitivities(net, X1, wrt=wrt)
     s2 = s1 if X2 is None else sensitivities(net, X2, wrt=wrt)
-    n1, n2 = s1[0].x.shape[0], s2[0].x.shape[0]
-    k = len(s1[0].delta)
+    n1 = np.shape(X1)[0] if not s1 else s1[0].delta[0].shape[0]
+    n2 = n1 if X2 is None else (np.shape(X2)[0] if not s2 else s2[0].delta[0].shape[0])
+    k = net.output_node.dim
     if blocks == "full":
         pairs = [(a, b) for a in range(k) for b in range(k)]
     else:
@@ -69,16 +71,8 @@ def empirical_ntk(
     theta = np.zeros((len(pairs), n1, n2), dtype=net.dtype)
     for u in s1:
         for v in s2:
-            if u.layer != v.layer:
-                continue
-            Gx = u.x @ v.x.T  # G_x: (n1, n2)
-            Gx *= u.s_W**2
-            if u.s_b != 0:
-                Gx += u.s_b**2  # s_W² G_x + s_b²: the factor multiplying G_δ element-wise
-            for q, (a, b) in enumerate(pairs):
-                Gd = u.delta[a] @ v.delta[b].T  # G_δ: (n1, n2)
-                Gd *= Gx
-                theta[q] += Gd
+            if u.layer == v.layer:  # two uses of one layer's parameters
+                theta += u.rules.ntk_gram(u.P, u.cache, u.delta, v.cache, v.delta, pairs)
     if blocks == "trace":
         return theta.sum(axis=0)
     if blocks == "diagonal":
