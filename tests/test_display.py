@@ -29,7 +29,7 @@ def test_dag_network_has_inputs_column_and_an_svg_with_a_box_per_node():
     html = network_html(net)
     assert "<svg" in html and html.count("<rect") == len(net.nodes)  # no activations to merge
     assert html.count("marker-end=") == sum(len(p) for p in net._parents)
-    assert "(shared)" in html and "inputs" in html and f"({shared.name}, shared)" in html
+    assert "(shared)" in html and "inputs" in html and f"[{shared.name}]" in html
 
 
 def test_dag_drawing_merges_each_activation_into_its_dense_box():

@@ -117,19 +117,21 @@ def _boxes(net) -> tuple[list[int], list[str]]:
         else:
             box = len(labels)
             kind = "Input" if node.layer is None else type(node.layer).__name__
-            shared = f" ({node.layer.name}, shared)" if calls[id(node.layer)] > 1 else ""
+            shared = f" [{node.layer.name}]" if calls[id(node.layer)] > 1 else ""
             labels.append(f"{kind} {node.dim}{shared}")
         box_of.append(box)
     return box_of, labels
 
 
-def graph_svg(net, *, dx: int = 130, dy: int = 40) -> str:
+def graph_svg(net, *, dy: int = 40) -> str:
     """A small left-to-right SVG drawing of the graph: a box per layer, a line per edge.
 
     Boxes sit in columns by their longest distance from the input; an edge that skips columns
-    is drawn as an arc above them. The drawing scales down to the width it is shown in.
+    is drawn as an arc above them; a layer called more than once shows its name in brackets on
+    each of its boxes. The drawing scales down to the width it is shown in.
     """
     box_of, labels = _boxes(net)
+    dx = 26 + max(60, max(round(6.3 * len(label)) + 14 for label in labels))
     n = len(labels)
     edges = sorted(
         {(box_of[p], box_of[i]) for i, ps in enumerate(net._parents) for p in ps}
