@@ -102,6 +102,8 @@ def test_spirals_train_past_90_percent_and_every_view_draws(page):
 
 def test_a_units_view_and_the_setup_in_the_url(page):
     page.goto_playground("?data=xor&hidden=4,3&activations=relu,tanh&features=x1,x2,x1*x2")
+    # the server greets every tab with its default problem, then answers the URL's settings
+    page.wait_for_function("window.__pg.data.settings.data === 'xor'")
     s = page.evaluate("window.__pg.data.settings")
     assert s["data"] == "xor" and s["hidden"] == [4, 3] and s["activations"] == ["relu", "tanh"]
     assert page.is_checked("input[data-feature='x1*x2']")
