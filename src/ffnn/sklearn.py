@@ -18,7 +18,8 @@ alpha
     minimizes the minibatch objective 1/B Σ_{i∈B} ℓ_i + α/(2B) Σ_l ‖W^(l)‖²_F, i.e. the step
     adds α W / B to ∂L/∂W. B is the nominal batch size min(batch_size, n_train) (scikit-learn
     uses each batch's own size, which differs only for the last, shorter batch of an epoch).
-    L-BFGS minimizes 1/n Σ_i ℓ_i + α/(2n) Σ_l ‖W^(l)‖²_F over the whole training set.
+    L-BFGS minimizes 1/n Σ_i ℓ_i + α/(2n) Σ_l ‖W^(l)‖²_F over the whole training set. With
+    sample weights, n (and B) become Σ_i w_i (B·w̄ per step, w̄ the mean training weight).
 batch_size
     "auto" is min(200, n_train); an int is clipped to [1, n_train] (with a warning); ``None``
     (an ffnn extension) is full-batch gradient descent.
@@ -46,7 +47,36 @@ loss
     cross-entropy with one sigmoid output for binary and multi-label targets, as in
     scikit-learn) or "mse" (the notes' 1/n Σ‖y − f‖² on the one-hot targets, same outputs).
     Regressor: "squared_error" (scikit-learn's half squared error 1/(2n) Σ‖y − f‖²), "mse" (the
-    notes' 1/n Σ‖y − f‖², twice that), "mae", "huber". "poisson" is refused.
+    notes' 1/n Σ‖y − f‖², twice that), "mae", "huber", and "poisson": scikit-learn's half
+    Poisson deviance Σ_k y log(y/μ) − y + μ with the log link μ = exp(z) (``out_activation_`` is
+    "exp"; ``network_`` computes z = log μ with an identity output; ``predict`` returns μ).
+sample_weight (fit, partial_fit)
+    As in scikit-learn: every batch's loss is the weighted mean Σ_{i∈B} w_i ℓ_i / Σ_{i∈B} w_i
+    (so its δ^(L+1) is w_i ∂ℓ_i/∂z_i / Σ_B w), the penalty is divided by Σ w instead of n, the
+    early-stopping split keeps each example's weight and the validation score is the weighted
+    accuracy / R². An integer weight k is k copies of the example (exactly, for full-batch
+    training and L-BFGS); weight 0 removes it. Weights must be finite, >= 0, not all 0.
+dtype
+    ``None`` (default): as scikit-learn, compute in float32 when X is float32, else in float64;
+    "float32" (the speed choice: about twice as fast) or "float64" whatever X is. ``coefs_``,
+    ``intercepts_`` and θ are in that dtype. Predictions (``predict`` of the regressor,
+    ``predict_proba``, ``predict_log_proba``, ``decision_function``) are float64 in every mode,
+    computed in float64 from θ (so they do not depend on how X is split into rows). In float32
+    mode a finite X beyond float32's range (|x| > 3.4e38) is refused with an FFNNError.
+Warnings and divergence
+    ConvergenceWarning when max_iter ends the run before the tol rule, and when training
+    diverges (a non-finite loss, gradient or θ): the run stops there and keeps the last finite
+    weights (θ before the diverging step; with early stopping, the best validation epoch's).
+    scikit-learn instead raises ValueError("Solver produced non-finite parameter weights").
+predict, predict_proba, predict_log_proba
+    ``predict_proba`` is exp(``predict_log_proba``), both from the float64 logits, so
+    log(predict_proba) equals predict_log_proba wherever it is finite; ties in ``predict`` go
+    to the first class of ``classes_`` (argmax), a binary p = 1/2 to ``classes_[0]``, as in
+    scikit-learn.
+coefs_, intercepts_
+    Views into θ; ``est.coefs_[l] = W`` and ``est.coefs_ = [...]`` write into θ (shapes
+    checked). Assigned before the first fit, they are kept and become the starting θ of the next
+    fit or partial_fit that builds the network.
 random_state
     An int seeds a ``numpy.random.Generator`` (``np.random.default_rng(random_state)``) that draws
     the initial θ, the validation split and the shuffling, in that order; a ``RandomState``
@@ -60,13 +90,15 @@ Beyond MLPClassifier
 or "auto", MLPClassifier's weight initialization: Glorot uniform, W ~ U(±√(6 / (n_in + n_out))),
 with zero biases (scikit-learn draws them from the same uniform) and this variance for
 "logistic" too (scikit-learn uses a third of it); ``parameterization`` ("standard" or "ntk");
-``dtype`` (float32 by default); ``schedule``; ``optimizer_params`` (extra hyperparameters of the
+``schedule``; ``optimizer_params`` (extra hyperparameters of the
 ffnn optimizer: rho, weight_decay, clip_norm, ...); multi-output regression; ``network_`` and
 ``history_`` (the :class:`ffnn.train.History` of the last call).
 
-Not supported: sparse input (refused with a TypeError that says to call ``.toarray()``) and
-sample weights (``fit`` has no ``sample_weight`` parameter, so scikit-learn's meta-estimators
-refuse to pass weights; the training loop has no per-example weights yet).
+Sparse X
+    SciPy CSR/CSC matrices and arrays (e.g. a TfidfVectorizer's output) are accepted by fit,
+    partial_fit and the predictions: X is kept sparse (CSR rows, batches are row slices), the
+    first layer computes z^(1) = X Wᵀ + b and ∂L/∂W^(1) = δ^(1)ᵀ X by sparse products; results
+    equal those of X.toarray() to float rounding.
 """
 
 from __future__ import annotations
@@ -75,7 +107,8 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import special
+import sklearn
+from scipy import sparse, special
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -84,21 +117,45 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+
+from ffnn.errors import FFNNError
+
+try:
+    from sklearn.utils.validation import validate_data  # scikit-learn >= 1.6
+except ImportError:
+    validate_data = None
 
 from ffnn.core.graph import Network, mlp
 from ffnn.core.init import Init, as_init
 from ffnn.core.losses import MSE, Loss, get_loss
-from ffnn.errors import FFNNError
 from ffnn.train.lbfgs import L2OnWeights, lbfgs
 from ffnn.train.loop import fit as ffnn_fit
 from ffnn.train.optimizers import Block, Optimizer, chain, get_optimizer
 from ffnn.train.schedules import get_schedule
 from ffnn.train.stopping import AdaptiveRate, NoImprovement, RateMultiplier
+from ffnn.train.weights import check_weights
+
+
+def _sklearn_floor(version: str, found_api: bool = True, floor=(1, 6)) -> None:
+    """FFNNError unless scikit-learn ``version`` is at least ``floor`` (validate_data, tags)."""
+    try:
+        got = tuple(int(p) for p in version.split(".")[:2])
+    except ValueError:
+        got = floor  # a development version string: the API check decides
+    if got < floor or not found_api:
+        raise FFNNError(
+            f"ffnn.sklearn needs scikit-learn >= {floor[0]}.{floor[1]}, found {version}; "
+            "upgrade it: pip install -U 'scikit-learn>=1.6'"
+        )
+
+
+_sklearn_floor(sklearn.__version__, found_api=validate_data is not None)
 
 __all__ = ["FFNNClassifier", "FFNNRegressor", "HalfSquaredError"]
 
 _SKLEARN_SOLVERS = ("adam", "sgd", "lbfgs")
+_SPARSE = ("csr", "csc")  # SciPy sparse X (matrices and arrays): the first layer keeps it sparse
 _FFNN_SOLVERS = ("gd", "momentum", "nesterov", "rmsprop", "adamw")
 
 
@@ -127,8 +184,63 @@ class HalfSquaredError(MSE):
     def d2_elementwise(self, r):
         return np.ones_like(r)
 
+    def per_example(self, z, Y, output):
+        """ℓ_i = ½ ‖y_i − f(x_i)‖² (n,) (for sample weights, :mod:`ffnn.train.weights`)."""
+        r = output.apply(z) - Y
+        return 0.5 * np.square(r).sum(axis=1, dtype=np.float64)
+
 
 _MSE = MSE()
+
+
+class HalfPoissonDeviance(Loss):
+    """scikit-learn's "poisson": the half Poisson deviance with the log link, from z = log μ:
+    ℓ = Σ_k y_k log(y_k / μ_k) − y_k + μ_k with μ = exp(z);  δ = (exp(z) − y) / n.
+
+    The network's output stays the identity (it computes z = log μ); the estimator's
+    predictions are μ = exp(z) (``out_activation_ = "exp"``, as in MLPRegressor). Targets y ≥ 0.
+    """
+
+    name = "half_poisson_deviance"
+    outputs = ("identity",)
+
+    def per_example(self, z, Y, output):
+        mu = np.exp(z)
+        ell = special.xlogy(Y, Y) - Y * z - Y + mu
+        return ell.sum(axis=1, dtype=np.float64)
+
+    def value_and_delta(self, z, y, output):
+        self.check_output(output)
+        y = self._target(z, y)
+        n = z.shape[0]
+        value = float(self.per_example(z, y, output).sum() / n)
+        return value, (np.exp(z) - y) / n
+
+
+class _ParamList(Sequence):
+    """``coefs_`` / ``intercepts_`` of a fitted estimator: item l is a view into θ, and
+    assigning an item (``est.coefs_[0] = W``) writes W into θ (shape checked)."""
+
+    def __init__(self, views: list[np.ndarray], what: str):
+        self._views, self._what = views, what
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    def __getitem__(self, l):
+        return self._views[l]
+
+    def __setitem__(self, l: int, value) -> None:
+        view = self._views[l]
+        value = np.asarray(value)
+        if value.shape != view.shape and not (value.size == view.size and view.ndim == 1):
+            raise FFNNError(
+                f"{self._what}[{l}] has shape {view.shape}; got an array of shape {value.shape}"
+            )
+        view[...] = value.reshape(view.shape)
+
+    def __repr__(self) -> str:
+        return repr(list(self._views))
 
 
 def _l2_block(penalty: L2OnWeights, strength: list[float]) -> Block:
@@ -141,6 +253,11 @@ def _l2_block(penalty: L2OnWeights, strength: list[float]) -> Block:
         return penalty.add_gradient(u, theta, strength[0], tmp)
 
     return Block("l2_W", init, apply, {"alpha_over_batch": strength[0]})
+
+
+def _predict_input(est, X):
+    """X checked against the fitted estimator (features, names), float32/64, dense or sparse."""
+    return validate_data(est, X, dtype=(np.float64, np.float32), accept_sparse=_SPARSE, reset=False)
 
 
 def _generator(random_state) -> np.random.Generator:
@@ -159,8 +276,9 @@ class _EpochScore:
     penalty, ``loss_curve_``, ``validation_scores_``, invscaling η), and the score that
     scikit-learn's no-improvement rule reads (the validation score, else ``loss_``)."""
 
-    def __init__(self, est, n: int, bs: int, Xv, yv, rate: RateMultiplier | None):
+    def __init__(self, est, n: int, bs: float, Xv, yv, wv, rate: RateMultiplier | None):
         self.est, self.n, self.bs, self.Xv, self.yv, self.rate = est, n, bs, Xv, yv, rate
+        self.wv = wv
         self.penalty = L2OnWeights(est.network_, est.alpha)
         self.invscaling = (
             est.solver == "sgd" and rate is not None and est.learning_rate == "invscaling"
@@ -176,7 +294,7 @@ class _EpochScore:
             print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
         score = est.loss_
         if self.Xv is not None:
-            score = est._val_score(self.Xv, self.yv)
+            score = est._val_score(self.Xv, self.yv, self.wv)
             est.validation_scores_.append(score)
             if est.verbose:
                 print(f"Validation score: {score:f}")
@@ -232,7 +350,12 @@ class _BaseFFNN(BaseEstimator):
         positive("tol", self.tol, allow_zero=True)
         positive("power_t", self.power_t, allow_zero=True)
         positive("epsilon", self.epsilon)
-        for name in ("max_iter", "n_iter_no_change", "max_fun"):
+        v = self.n_iter_no_change
+        if not (v == np.inf or (isinstance(v, (int, np.integer)) and not isinstance(v, bool))) or (
+            v < 1
+        ):
+            raise FFNNError(f"n_iter_no_change must be an integer >= 1 or np.inf, got {v!r}")
+        for name in ("max_iter", "max_fun"):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
                 raise FFNNError(f"{name} must be an integer >= 1, got {v!r}")
@@ -274,12 +397,24 @@ class _BaseFFNN(BaseEstimator):
             raise FFNNError(
                 f"optimizer_params must be a dict or None, got {type(self.optimizer_params)}"
             )
-        np_dtype = np.dtype(self.dtype)
-        if np_dtype not in (np.float32, np.float64):
-            raise FFNNError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        if self.dtype is not None:
+            try:
+                np_dtype = np.dtype(self.dtype)
+            except TypeError:
+                np_dtype = None
+            if np_dtype not in (np.float32, np.float64):
+                raise FFNNError(
+                    f"dtype must be None (follow X), 'float32' or 'float64', got {self.dtype!r}"
+                )
 
     # --- the network ------------------------------------------------------------------------
-    def _new_network(self, n_in: int, n_out: int, output: str, rng) -> Network:
+    def _dtype_for(self, X) -> np.dtype:
+        """The network's dtype: ``dtype`` if given, else X's (float32 X → float32, else float64)."""
+        if self.dtype is not None:
+            return np.dtype(self.dtype)
+        return np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
+
+    def _new_network(self, n_in: int, n_out: int, output: str, rng, dtype) -> Network:
         hidden = self._hidden()
         acts = self._activations(len(hidden))
         return mlp(
@@ -288,30 +423,59 @@ class _BaseFFNN(BaseEstimator):
             output=output,
             init=self._init(),
             rng=rng,
-            dtype=np.dtype(self.dtype),
+            dtype=dtype,
         )
 
     @property
-    def coefs_(self) -> list[np.ndarray]:
-        """W^(l)ᵀ: (n_{l-1}, n_l) for l = 1..L+1: views into ``network_.theta`` (writable)."""
+    def coefs_(self) -> _ParamList:
+        """W^(l)ᵀ: (n_{l-1}, n_l) for l = 1..L+1: views into ``network_.theta``; assigning an
+        item or the whole list writes into θ. Before fit, assigned lists are kept and become
+        the starting point of the next fit or partial_fit that builds the network."""
+        if "network_" not in self.__dict__ and "_coefs_given" in self.__dict__:
+            return self._coefs_given
         check_is_fitted(self, "network_")
-        return [W.T for W, _ in self.network_.params]
+        return _ParamList([W.T for W, _ in self.network_.params], "coefs_")
 
     @coefs_.setter
     def coefs_(self, values) -> None:
-        for (W, _), v in zip(self.network_.params, values, strict=True):
-            W[...] = np.asarray(v).T
+        if "network_" not in self.__dict__:
+            self._coefs_given = [np.array(v) for v in values]
+            return
+        target = self.coefs_
+        values = list(values)
+        if len(values) != len(target):
+            raise FFNNError(f"coefs_ needs {len(target)} arrays, got {len(values)}")
+        for l, v in enumerate(values):
+            target[l] = v
 
     @property
-    def intercepts_(self) -> list[np.ndarray]:
-        """b^(l): (n_l,) for l = 1..L+1: views into ``network_.theta`` (writable)."""
+    def intercepts_(self) -> _ParamList:
+        """b^(l): (n_l,) for l = 1..L+1: views into ``network_.theta`` (assignable as coefs_)."""
+        if "network_" not in self.__dict__ and "_intercepts_given" in self.__dict__:
+            return self._intercepts_given
         check_is_fitted(self, "network_")
-        return [b for _, b in self.network_.params]
+        return _ParamList([b for _, b in self.network_.params], "intercepts_")
 
     @intercepts_.setter
     def intercepts_(self, values) -> None:
-        for (_, b), v in zip(self.network_.params, values, strict=True):
-            b[...] = np.asarray(v).reshape(b.shape)
+        if "network_" not in self.__dict__:
+            self._intercepts_given = [np.array(v) for v in values]
+            return
+        target = self.intercepts_
+        values = list(values)
+        if len(values) != len(target):
+            raise FFNNError(f"intercepts_ needs {len(target)} arrays, got {len(values)}")
+        for l, v in enumerate(values):
+            target[l] = v
+
+    def _use_given_params(self) -> None:
+        """Write coefs_/intercepts_ assigned before the network existed into its θ."""
+        coefs = self.__dict__.pop("_coefs_given", None)
+        intercepts = self.__dict__.pop("_intercepts_given", None)
+        if coefs is not None:
+            self.coefs_ = coefs
+        if intercepts is not None:
+            self.intercepts_ = intercepts
 
     def _batch(self, n: int) -> int:
         bs = self.batch_size
@@ -369,7 +533,7 @@ class _BaseFFNN(BaseEstimator):
         return name, hyper
 
     # --- fitting ----------------------------------------------------------------------------
-    def _fit(self, X, y, incremental: bool):
+    def _fit(self, X, y, sample_weight, incremental: bool):
         self._check_params()
         if incremental and self.solver == "lbfgs":
             raise FFNNError("partial_fit needs a stochastic solver, not solver='lbfgs'")
@@ -377,78 +541,116 @@ class _BaseFFNN(BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
-        n, n_features = X.shape
-        n_out = Y.shape[1]
+        w = None
+        if sample_weight is not None:
+            w = check_weights(_check_sample_weight(sample_weight, X, dtype=np.float64), X.shape[0])
+        n_features, n_out = X.shape[1], Y.shape[1]
         loss, output = self._loss_and_output()
         if first_pass:
-            self._rng = _generator(self.random_state)
-            self.network_ = self._new_network(n_features, n_out, output, self._rng)
-            self.n_outputs_ = n_out
-            self.n_layers_ = len(self._hidden()) + 2
-            self.out_activation_ = {"sigmoid": "logistic"}.get(output, output)
-            self.n_iter_ = 0
-            self.t_ = 0
-            self._state = None
-            self._lr_scale = 1.0
-            self._no_improvement_count = 0
-            self.loss_curve_ = []
-            if self.early_stopping:
-                self.validation_scores_ = []
-                self.best_validation_score_ = -np.inf
-                self.best_loss_ = None
-            else:
-                self.validation_scores_ = None
-                self.best_validation_score_ = None
-                self.best_loss_ = np.inf
+            self._start(n_features, n_out, output, self._dtype_for(X))
         else:
             widths = [n_features, *self._hidden(), n_out]
-            if self.network_.widths != widths or self.network_.dtype != np.dtype(self.dtype):
+            dtype = self.network_.dtype if self.dtype is None else np.dtype(self.dtype)
+            if self.network_.widths != widths or self.network_.dtype != dtype:
                 raise FFNNError(
                     f"warm start / partial_fit needs the same architecture: the fitted network "
                     f"has widths {self.network_.widths} ({self.network_.dtype}), the parameters "
-                    f"now give {widths} ({np.dtype(self.dtype)}); set warm_start=False to refit"
+                    f"now give {widths} ({dtype}); set warm_start=False to refit"
                 )
             if not incremental:
                 self._rng = _generator(self.random_state)
+        X = self._in_range(X)
         if self.solver == "lbfgs":
-            self._fit_lbfgs(X, Y, loss)
+            self._fit_lbfgs(X, Y, w, loss)
         else:
-            self._fit_stochastic(X, Y, loss, incremental)
+            self._fit_stochastic(X, Y, w, loss, incremental)
         return self
 
-    def _split(self, X, Y):
-        """(X, Y, Xv, yv): scikit-learn's stratified validation split when early stopping."""
+    def _start(self, n_features: int, n_out: int, output: str, dtype) -> None:
+        """A new network (θ from coefs_/intercepts_ assigned before, if any) and bookkeeping."""
+        self._rng = _generator(self.random_state)
+        self.network_ = self._new_network(n_features, n_out, output, self._rng, dtype)
+        self._use_given_params()
+        self.n_outputs_ = n_out
+        self.n_layers_ = len(self._hidden()) + 2
+        self.out_activation_ = self._out_activation(output)
+        self.n_iter_ = 0
+        self.t_ = 0
+        self._state = None
+        self._lr_scale = 1.0
+        self._no_improvement_count = 0
+        self.loss_curve_ = []
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = np.inf
+
+    def _out_activation(self, output: str) -> str:
+        return {"sigmoid": "logistic"}.get(output, output)
+
+    def _in_range(self, X):
+        """X in the network's dtype; FFNNError when a finite X overflows it (float32 mode)."""
+        dtype = self.network_.dtype
+        if X.dtype != dtype and X.size:
+            top = float(abs(X).max())  # (a sparse X too)
+            if top > float(np.finfo(dtype).max):
+                raise FFNNError(
+                    f"X holds values up to {top:.3g}, beyond the range of {dtype} "
+                    f"({np.finfo(dtype).max:.3g}): use dtype='float64' (or None, to follow X) "
+                    "or scale X, e.g. with a StandardScaler"
+                )
+        return X if X.dtype == dtype else X.astype(dtype)
+
+    def _split(self, X, Y, w):
+        """(X, Y, w, Xv, yv, wv): scikit-learn's stratified validation split (sample weights
+        split alongside) when early stopping."""
         if not self.early_stopping:
-            return X, Y, None, None
+            return X, Y, w, None, None, None
         seed = int(self._rng.integers(np.iinfo(np.int32).max))
-        X, Xv, Y, Yv = train_test_split(
-            X, Y, random_state=seed, test_size=self.validation_fraction, stratify=self._stratify(Y)
-        )
+        arrays = (X, Y) if w is None else (X, Y, w)
+        parts = train_test_split(
+            *arrays, random_state=seed, test_size=self.validation_fraction,
+            stratify=self._stratify(Y),
+        )  # fmt: skip
+        X, Xv, Y, Yv = parts[:4]
+        w, wv = (None, None) if w is None else parts[4:]
         if Xv.shape[0] < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' or the size "
                 "of your dataset."
             )
-        return X, Y, Xv, self._decode(Yv)
+        return X, Y, w, Xv, self._decode(Yv), wv
 
-    def _fit_stochastic(self, X, Y, loss: Loss, incremental: bool) -> None:
-        X, Y, Xv, yv = self._split(X, Y)
+    def _fit_stochastic(self, X, Y, w, loss: Loss, incremental: bool) -> None:
+        X, Y, w, Xv, yv, wv = self._split(X, Y, w)
         n = X.shape[0]
         bs = self._batch(n)
         opt, rate, strength = self._optimizer(-(-n // bs))
-        strength[0] = self.alpha / bs
+        scale = bs * (1.0 if w is None else float(w.mean()))  # α/(B w̄): α/Σw on a full batch
+        strength[0] = self.alpha / scale
         if not incremental or self._state is None:
             self._state = None
             self._lr_scale = 1.0
         if rate is not None:
             rate.value = self._lr_scale
-        rule = self._no_improvement(_EpochScore(self, n, bs, Xv, yv, rate), rate)
+        rule = self._no_improvement(_EpochScore(self, n, scale, Xv, yv, wv, rate), rate)
         self.n_iter_ = 0
-        hist = ffnn_fit(
-            self.network_, X, Y, loss, optimizer=opt, batch_size=bs,
-            epochs=1 if incremental else self.max_iter, callbacks=[rule], rng=self._rng,
-            progress=False, state=self._state, shuffle=bool(self.shuffle),
-        )  # fmt: skip
+        with warnings.catch_warnings():  # divergence is reported below, as ConvergenceWarning
+            warnings.filterwarnings("ignore", "training diverged", RuntimeWarning)
+            hist = ffnn_fit(
+                self.network_, X, Y, loss, optimizer=opt, batch_size=bs,
+                epochs=1 if incremental else self.max_iter, callbacks=[rule], rng=self._rng,
+                progress=False, state=self._state, shuffle=bool(self.shuffle), sample_weight=w,
+            )  # fmt: skip
+        self._after_stochastic(hist, rule, rate, incremental)
+
+    def _after_stochastic(self, hist, rule: NoImprovement, rate, incremental: bool) -> None:
+        """Keep the optimizer state and the rule's counts; restore the best θ (early
+        stopping); ConvergenceWarning on divergence or when max_iter ran out."""
         self.history_ = hist
         self._state = {
             "optimizer": {
@@ -465,8 +667,14 @@ class _BaseFFNN(BaseEstimator):
         else:
             self.best_loss_ = rule.best
         if hist.diverged:
-            return
-        if (
+            kept = "of the best validation score" if self.early_stopping else "before that step"
+            warnings.warn(
+                f"Stochastic Optimizer: {hist.message}. The weights are the last finite ones "
+                f"({kept}); lower learning_rate_init or scale the data.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        elif (
             not incremental
             and rule.message is None
             and self.n_iter_ == self.max_iter
@@ -476,7 +684,7 @@ class _BaseFFNN(BaseEstimator):
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
     def _no_improvement(self, score, rate) -> NoImprovement:
@@ -493,32 +701,38 @@ class _BaseFFNN(BaseEstimator):
             adaptive=adaptive, verbose=self.verbose,
         )  # fmt: skip
 
-    def _fit_lbfgs(self, X, Y, loss: Loss) -> None:
+    def _fit_lbfgs(self, X, Y, w, loss: Loss) -> None:
         net = self.network_
-        X = np.ascontiguousarray(X, dtype=net.dtype)
+        X = X if sparse.issparse(X) else np.ascontiguousarray(X, dtype=net.dtype)
         Y = np.ascontiguousarray(Y, dtype=net.dtype)
         curve: list[float] = []
+        last_finite = net.theta.copy()
 
         def on_iteration(L: float) -> None:
             curve.append(L)
+            if np.isfinite(L) and np.isfinite(net.theta).all():
+                np.copyto(last_finite, net.theta)
             if self.verbose:
                 print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
 
         res = lbfgs(
             net, X, Y, loss, penalty=L2OnWeights(net, self.alpha), max_iter=self.max_iter,
-            max_fun=self.max_fun, gtol=self.tol, callback=on_iteration,
+            max_fun=self.max_fun, gtol=self.tol, callback=on_iteration, sample_weight=w,
         )  # fmt: skip
-        if not np.isfinite(net.theta).all():
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may contain large "
-                "values and need to be preprocessed."
-            )
         self.n_iter_ = int(res.nit)
         self.loss_ = float(res.fun)
         self.loss_curve_ = curve
         self.t_ += X.shape[0] * self.n_iter_
         self.history_ = None
-        if res.status == 1:
+        if not np.isfinite(net.theta).all() or not np.isfinite(self.loss_):
+            np.copyto(net.theta, last_finite)
+            warnings.warn(
+                "lbfgs: the loss or the weights became non-finite; the weights are those of "
+                "the last finite iteration. Scale the data or increase alpha.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif res.status == 1:
             warnings.warn(
                 f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status=1): "
                 f"{res.message}. Increase the number of iterations (max_iter) or scale the data.",
@@ -527,9 +741,12 @@ class _BaseFFNN(BaseEstimator):
             )
 
     def _output(self, X) -> np.ndarray:
-        """z^(L+1)(X): (n, n_out) in the network's dtype (float32 by default), in chunks."""
+        """z^(L+1)(X): (n, n_out), computed in float64 from θ (a float32 θ is exact in float64),
+        in chunks of rows: predictions do not depend on how X is split into batches."""
         net = self.network_
-        out = np.empty((X.shape[0], net.output_node.dim), dtype=net.dtype)
+        net = net if net.dtype == np.float64 else net.astype(np.float64)
+        X = X.tocsr() if sparse.issparse(X) else X  # row chunks of a sparse X
+        out = np.empty((X.shape[0], net.output_node.dim), dtype=np.float64)
         for a in range(0, X.shape[0], 8192):
             out[a : a + 8192] = net.forward(X[a : a + 8192])[0]
         return out
@@ -554,7 +771,7 @@ class _BaseFFNN(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
     def _partial_fit_available(self) -> bool:
@@ -756,7 +973,7 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
         schedule=None,
         init="auto",
         parameterization: str | None = None,
-        dtype="float32",
+        dtype=None,
         optimizer_params: dict | None = None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -792,8 +1009,9 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
     # --- targets ----------------------------------------------------------------------------
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
-            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset
-        )
+            self, X, y, multi_output=True, dtype=(np.float64, np.float32),
+            accept_sparse=_SPARSE, reset=reset,
+        )  # fmt: skip
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
@@ -834,22 +1052,35 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
             F = F.ravel()
         return self._label_binarizer.inverse_transform(F)
 
-    def _val_score(self, Xv, yv) -> float:
-        F = self.network_.output.apply(self._output(Xv))
-        return float(accuracy_score(yv, self._decode(F)))
+    def _val_score(self, Xv, yv, wv=None) -> float:
+        F = self._probabilities(self._output(Xv))
+        return float(accuracy_score(yv, self._decode(F), sample_weight=wv))
+
+    def _log_f(self, z: np.ndarray) -> np.ndarray:
+        """log φ_out(z) from the float64 logits z: (n, n_out), stably: log softmax(z) =
+        z − logsumexp(z), log σ(z) = −softplus(−z) (finite where φ_out rounds to 0 or 1)."""
+        if self.network_.output.name == "softmax":
+            return z - special.logsumexp(z, axis=1, keepdims=True)
+        return -np.logaddexp(0.0, -z)
+
+    def _probabilities(self, z: np.ndarray) -> np.ndarray:
+        """φ_out(z) = exp(log φ_out(z)): (n, n_out) in float64 (softmax rows or sigmoids)."""
+        return np.exp(self._log_f(z))
 
     # --- API --------------------------------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train on X: (n, n_features) and y: labels (n,) or a 0/1 indicator matrix (n, K).
 
-        A new network unless ``warm_start`` (then training continues from ``network_`` with a
-        fresh optimizer state, as in scikit-learn). Returns self.
+        ``sample_weight`` (n,): weights w_i >= 0; each batch's loss is Σ w_i ℓ_i / Σ w_i (see
+        the module doc). A new network unless ``warm_start`` (then training continues from
+        ``network_`` with a fresh optimizer state, as in scikit-learn). Returns self.
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(lambda est: est._partial_fit_available())
-    def partial_fit(self, X, y, classes=None):
-        """One epoch over (X, y), continuing the optimizer state of the previous calls.
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over (X, y) (weighted by ``sample_weight``), continuing the optimizer
+        state of the previous calls.
 
         ``classes`` (all labels that will ever be seen) is required on the first call, unless y is
         a multi-label indicator matrix.
@@ -869,11 +1100,11 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
                 f"`classes={classes!r}` is not the same as on last call to partial_fit, was: "
                 f"{self.classes_!r}"
             )
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def _check_X(self, X):
         check_is_fitted(self, "network_")
-        return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        return _predict_input(self, X)
 
     def decision_function(self, X) -> np.ndarray:
         """The logits z^(L+1): (n,) for a binary problem, else (n, n_classes)."""
@@ -881,30 +1112,25 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
         return z.ravel() if z.shape[1] == 1 else z
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities (n, n_classes) in the order of ``classes_`` (for multi-label
-        targets: each label's probability, (n, n_labels))."""
-        X = self._check_X(X)
-        f = self.network_.output.apply(self._output(X))
-        if f.shape[1] == 1:
-            return np.hstack([1.0 - f, f])
-        return f
+        """Class probabilities (n, n_classes) in float64, in the order of ``classes_`` (for
+        multi-label targets: each label's probability, (n, n_labels)), from the logits in
+        float64: exp of :meth:`predict_log_proba` (so log of them equals it wherever finite)."""
+        return np.exp(self.predict_log_proba(X))
 
     def predict_log_proba(self, X) -> np.ndarray:
-        """log of :meth:`predict_proba`, computed from the logits in float64 (finite where the
+        """log of :meth:`predict_proba`, computed from the float64 logits (finite where the
         probability rounds to 0 or 1): log softmax(z) = z − logsumexp(z), log σ(z) = −softplus(−z).
         """
-        z = self._output(self._check_X(X)).astype(np.float64)
-        if self.network_.output.name == "softmax":
-            return z - special.logsumexp(z, axis=1, keepdims=True)
+        z = self._output(self._check_X(X))
         if z.shape[1] == 1:
             z = np.hstack([-z, z])  # log(1 − σ(z)) = log σ(−z)
-        return -np.logaddexp(0.0, -z)
+        return self._log_f(z)
 
     def predict(self, X):
-        """The most probable class of each row (labels of ``classes_``); for multi-label
+        """The most probable class of each row (labels of ``classes_``; ties go to the first
+        class, as scikit-learn's argmax; a binary p = 1/2 gives classes_[0]); for multi-label
         targets the indicator matrix of the labels with probability > 1/2."""
-        X = self._check_X(X)
-        return self._decode(self.network_.output.apply(self._output(X)))
+        return self._decode(self._probabilities(self._output(self._check_X(X))))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1097,7 +1323,7 @@ class FFNNRegressor(RegressorMixin, _BaseFFNN):
         schedule=None,
         init="auto",
         parameterization: str | None = None,
-        dtype="float32",
+        dtype=None,
         optimizer_params: dict | None = None,
     ):
         self.loss = loss
@@ -1138,11 +1364,16 @@ class FFNNRegressor(RegressorMixin, _BaseFFNN):
             multi_output=True,
             y_numeric=True,
             dtype=(np.float64, np.float32),
+            accept_sparse=_SPARSE,
             reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if self.loss == "poisson" and (np.asarray(Y) < 0).any():
+            raise FFNNError(
+                "loss='poisson' needs targets y >= 0 (counts or rates); some are negative"
+            )
         return X, np.asarray(Y, dtype=np.float64)
 
     def _loss_and_output(self) -> tuple[Loss, str]:
@@ -1151,14 +1382,18 @@ class FFNNRegressor(RegressorMixin, _BaseFFNN):
         if self.loss in ("mse", "mae", "huber"):
             return get_loss(self.loss), "identity"
         if self.loss == "poisson":
-            raise FFNNError(
-                "loss='poisson' needs an exponential output, which ffnn does not have; use "
-                "'squared_error', 'mse', 'mae' or 'huber'"
-            )
+            return HalfPoissonDeviance(), "identity"
         raise FFNNError(
-            f"loss must be 'squared_error', 'mse', 'mae' or 'huber' for a regressor, got "
-            f"{self.loss!r}"
+            f"loss must be 'squared_error', 'poisson', 'mse', 'mae' or 'huber' for a regressor, "
+            f"got {self.loss!r}"
         )
+
+    def _out_activation(self, output: str) -> str:
+        return "exp" if self.loss == "poisson" else output
+
+    def _mean(self, z: np.ndarray) -> np.ndarray:
+        """The prediction from z^(L+1) (float64): exp(z) for loss='poisson', else z."""
+        return np.exp(z) if self.out_activation_ == "exp" else z
 
     def _stratify(self, Y):
         return None
@@ -1166,23 +1401,24 @@ class FFNNRegressor(RegressorMixin, _BaseFFNN):
     def _decode(self, F):
         return F.ravel() if F.shape[1] == 1 else F
 
-    def _val_score(self, Xv, yv) -> float:
-        return float(r2_score(yv, self._decode(self._output(Xv))))
+    def _val_score(self, Xv, yv, wv=None) -> float:
+        return float(r2_score(yv, self._decode(self._mean(self._output(Xv))), sample_weight=wv))
 
-    def fit(self, X, y):
-        """Train on X: (n, n_features) and y: (n,) or (n, n_outputs). Returns self."""
-        return self._fit(X, y, incremental=False)
+    def fit(self, X, y, sample_weight=None):
+        """Train on X: (n, n_features) and y: (n,) or (n, n_outputs), each example weighted by
+        ``sample_weight`` (n,) if given (see the module doc). Returns self."""
+        return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(lambda est: est._partial_fit_available())
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y), continuing the optimizer state of the previous calls."""
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X) -> np.ndarray:
-        """f(X): (n,) for one output, else (n, n_outputs)."""
+        """f(X) in float64: (n,) for one output, else (n, n_outputs); exp(z) for 'poisson'."""
         check_is_fitted(self, "network_")
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        return self._decode(self._output(X))
+        X = _predict_input(self, X)
+        return self._decode(self._mean(self._output(X)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -205,3 +205,23 @@ def test_jvp_and_r_term_are_the_derivatives_of_forward_and_vjp(case, rel_error):
         assert rel_error(R, (p - m) / (2 * h)) < 1e-7
     for r, p, m in zip(rgrads or (), gp or (), gm or (), strict=True):
         assert rel_error(r, (p - m) / (2 * h)) < 1e-7
+
+
+def test_dense_on_a_sparse_input_equals_the_dense_input():
+    """z^(1) = X Wᵀ + b and ∂L/∂W^(1) = δᵀX computed on a SciPy sparse X (standard and NTK
+    scales) equal the dense computation."""
+    import scipy.sparse as sp
+
+    from ffnn.core.graph import mlp
+    from ffnn.core.init import Init
+
+    X = sp.random(9, 6, density=0.3, random_state=0, format="csr")
+    y = np.random.default_rng(0).normal(size=(9, 2))
+    for parameterization in ("standard", "ntk"):
+        init = Init("he", parameterization=parameterization)
+        net = mlp([6, 4, 2], "tanh", init=init, rng=1, dtype="float64")
+        Ls, gs = net.loss_and_grad(X, y, "mse")
+        gs = gs.copy()
+        Ld, gd = net.loss_and_grad(X.toarray(), y, "mse")
+        np.testing.assert_allclose(Ls, Ld, rtol=1e-14)
+        np.testing.assert_allclose(gs, gd, rtol=1e-12, atol=1e-15)

@@ -1,4 +1,5 @@
-"""scikit-learn's own estimator checks on FFNNClassifier and FFNNRegressor."""
+"""scikit-learn's own estimator checks on FFNNClassifier and FFNNRegressor, at their defaults, in
+every dtype mode (None: follow X; float32; float64)."""
 
 from __future__ import annotations
 
@@ -6,29 +7,29 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from ffnn.sklearn import FFNNClassifier, FFNNRegressor
 
-FLOAT32_MULTIOUTPUT = (
-    "predictions come in the network's dtype, float32 by default (the arithmetic is float32); "
-    "this check demands float64 multi-output predictions. With dtype='float64' it passes."
+FLOAT32_EQUIVALENCE = (
+    "dtype='float32' trains in float32: a weighted fit and the fit on repeated rows round "
+    "differently (~1e-6 relative after 200 Adam steps), and this check compares them at "
+    "rtol=1e-7, a float64 tolerance. In the default and float64 modes it passes."
 )
 
 
 def _expected_failed(estimator) -> dict[str, str]:
-    if isinstance(estimator, FFNNRegressor) and estimator.dtype == "float32":
-        return {"check_regressor_multioutput": FLOAT32_MULTIOUTPUT}
+    if estimator.dtype == "float32":
+        return {
+            f"check_sample_weight_equivalence_on_{kind}_data": FLOAT32_EQUIVALENCE
+            for kind in ("dense", "sparse")
+        }
     return {}
 
 
 ESTIMATORS = [
-    FFNNClassifier(random_state=0),
-    FFNNRegressor(random_state=0),
-    FFNNClassifier(random_state=0, dtype="float64"),
-    FFNNRegressor(random_state=0, dtype="float64"),
+    make(random_state=0, **({} if dtype is None else {"dtype": dtype}))
+    for dtype in (None, "float32", "float64")
+    for make in (FFNNClassifier, FFNNRegressor)
 ]
 
 
-@parametrize_with_checks(
-    ESTIMATORS,
-    expected_failed_checks=_expected_failed,
-)
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

@@ -321,6 +321,8 @@ class Network:
 
     # --- forward ----------------------------------------------------------------------------
     def _check_input(self, X) -> np.ndarray:
+        if not isinstance(X, np.ndarray) and hasattr(X, "tocsr"):  # SciPy sparse
+            return self._check_sparse_input(X)
         X = np.asarray(X)
         if X.ndim == 1 and self.input_node.dim == 1:
             X = X[:, None]
@@ -330,6 +332,23 @@ class Network:
                 f"input '{self.input_node.name}' feeds layer '{first}', which expects arrays of "
                 f"shape (batch, {self.input_node.dim}); got shape {X.shape}"
             )
+        return X if X.dtype == self.dtype else X.astype(self.dtype)
+
+    def _check_sparse_input(self, X):
+        """A SciPy sparse X as CSR rows in the network's dtype; only Dense layers may read it
+        (they compute X Wᵀ and δᵀX without densifying X)."""
+        readers = [self.nodes[i].layer for i in self._consumers[0]]
+        if not all(isinstance(layer, Dense) for layer in readers):
+            raise FFNNError(
+                "a sparse X can only feed Dense layers; this network's input also feeds "
+                f"{[type(r).__name__ for r in readers]}: pass X.toarray()"
+            )
+        if X.ndim != 2 or X.shape[1] != self.input_node.dim:
+            raise FFNNError(
+                f"input '{self.input_node.name}' expects arrays of shape (batch, "
+                f"{self.input_node.dim}); got a sparse matrix of shape {X.shape}"
+            )
+        X = X.tocsr()
         return X if X.dtype == self.dtype else X.astype(self.dtype)
 
     def _steps(self) -> list[tuple]:

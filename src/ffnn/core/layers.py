@@ -159,6 +159,16 @@ def Input(n: int, name: str = "x") -> Node:
     return Node(None, (), int(n), name)
 
 
+def _sparse_xM(x, M: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """x M for a SciPy sparse batch x: (batch, n_in) (the first layer's input) and a dense M,
+    as a dense array (into ``out`` if given); x itself is never densified."""
+    r = np.asarray(x @ M)
+    if out is None:
+        return r
+    np.copyto(out, r)
+    return out
+
+
 class Dense(Layer):
     """Affine map z = s_W · W x + s_b · b with W: (n_out, n_in), b: (n_out,).
 
@@ -212,7 +222,7 @@ class Dense(Layer):
         """x: (batch, n_in) -> z = x Wᵀ + b: (batch, n_out); the cache is x."""
         W, b, s_W, s_b = params
         (x,) = xs
-        z = np.matmul(x, W.T, out=out)
+        z = np.matmul(x, W.T, out=out) if isinstance(x, np.ndarray) else _sparse_xM(x, W.T, out)
         if s_W != 1.0:
             z *= s_W
         z += b if s_b == 1.0 else s_b * b
@@ -225,7 +235,14 @@ class Dense(Layer):
         W, b, s_W, s_b = params
         if grads is not None:
             gW, gb = grads
-            if accumulate:
+            if not isinstance(x, np.ndarray):  # a sparse input batch: gᵀx = (xᵀg)ᵀ, x kept sparse
+                gWx, gbx = (x.T @ g).T * s_W, g.sum(axis=0) * s_b
+                if accumulate:
+                    gW += gWx
+                    gb += gbx
+                else:
+                    gW[...], gb[...] = gWx, gbx
+            elif accumulate:
                 gW += np.matmul(g.T, x) * s_W if s_W != 1.0 else np.matmul(g.T, x)
                 gb += g.sum(axis=0) * s_b
             else:

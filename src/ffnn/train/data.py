@@ -4,10 +4,12 @@ validation split, and the loss (and outputs) on a whole data set in chunks of ro
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from ffnn.core.graph import Network
 from ffnn.core.losses import CrossEntropy, Loss
 from ffnn.errors import FFNNError
+from ffnn.train.weights import check_weights, per_example
 
 __all__ = ["inputs", "targets", "split_validation", "evaluate"]
 
@@ -15,6 +17,8 @@ EVAL_CHUNK = 8192  # rows per forward pass when evaluating a whole data set
 
 
 def _inputs(net: Network, X, what: str) -> np.ndarray:
+    if sparse.issparse(X):
+        return _sparse_inputs(net, X, what)
     X = np.asarray(X)
     if X.ndim == 1 and net.input_node.dim == 1:
         X = X[:, None]
@@ -24,8 +28,38 @@ def _inputs(net: Network, X, what: str) -> np.ndarray:
         )
     if not np.issubdtype(X.dtype, np.number):
         raise FFNNError(f"{what} must be numeric, got dtype {X.dtype}")
-    X = np.ascontiguousarray(X, dtype=net.dtype)  # no copy when it already is
+    X0 = X
+    with np.errstate(over="ignore"):  # an overflow is reported below
+        X = np.ascontiguousarray(X, dtype=net.dtype)  # no copy when it already is
     if not _all_finite(X):
+        if X0.dtype != X.dtype and _all_finite(X0):
+            top = float(np.abs(X0).max())
+            raise FFNNError(
+                f"{what} holds values up to {top:.3g}, beyond the range of the network's dtype "
+                f"{net.dtype} (max {np.finfo(net.dtype).max:.3g}); scale X or use float64"
+            )
+        raise FFNNError(f"{what} contains NaN or infinite values; clean or impute them first")
+    return X
+
+
+def _sparse_inputs(net: Network, X, what: str):
+    """A SciPy sparse X (matrix or array) as CSR rows in the network's dtype (batches are row
+    slices; the first layer computes X Wᵀ and δᵀX without densifying X)."""
+    if X.ndim != 2 or X.shape[1] != net.input_node.dim:
+        raise FFNNError(
+            f"{what} must have shape (n, {net.input_node.dim}) for this network, got {X.shape}"
+        )
+    if not np.issubdtype(X.dtype, np.number) and X.dtype != np.bool_:
+        raise FFNNError(f"{what} must be numeric, got dtype {X.dtype}")
+    X0 = X.tocsr()
+    with np.errstate(over="ignore"):  # an overflow is reported below
+        X = X0 if X0.dtype == net.dtype else X0.astype(net.dtype)
+    if not np.isfinite(X.data).all():
+        if np.isfinite(X0.data).all():
+            raise FFNNError(
+                f"{what} holds values beyond the range of the network's dtype {net.dtype}; "
+                "scale X or use float64"
+            )
         raise FFNNError(f"{what} contains NaN or infinite values; clean or impute them first")
     return X
 
@@ -69,34 +103,49 @@ def _targets(net: Network, loss: Loss, y, n: int, what: str) -> np.ndarray:
 
 
 def _evaluate(
-    net: Network, loss: Loss, X, Y, want_f: bool, rows: np.ndarray | None = None
+    net: Network, loss: Loss, X, Y, want_f: bool, rows: np.ndarray | None = None, weights=None
 ) -> tuple[float, np.ndarray | None]:
-    """L on (X, Y) (or on its ``rows``), in chunks of rows; and f(X) if asked (for metrics)."""
+    """L on (X, Y) (or on its ``rows``), in chunks of rows; and f(X) if asked (for metrics).
+
+    ``weights`` (N,): the weighted mean Σ w_i ℓ_i / Σ w_i instead (:mod:`ffnn.train.weights`)."""
     n = X.shape[0] if rows is None else rows.shape[0]
     total, fs = 0.0, []
     for a in range(0, n, EVAL_CHUNK):
         chunk = slice(a, a + EVAL_CHUNK) if rows is None else rows[a : a + EVAL_CHUNK]
         z, _ = net.forward(X[chunk])
-        value, _ = loss.value_and_delta(z, Y[chunk], net.output)
-        total += value * z.shape[0]
+        if weights is None:
+            value, _ = loss.value_and_delta(z, Y[chunk], net.output)
+            total += value * z.shape[0]
+        else:
+            total += float(per_example(loss, z, Y[chunk], net.output).dot(weights[chunk]))
         if want_f:
             fs.append(net.output.apply(z))
-    return total / max(n, 1), (np.concatenate(fs) if want_f else None)
+    if weights is not None:
+        n = float(weights.sum() if rows is None else weights[rows].sum())
+    return total / (n or 1), (np.concatenate(fs) if want_f else None)
 
 
-def split_validation(net: Network, loss: Loss, X, Y, validation, rng):
+def split_validation(net: Network, loss: Loss, X, Y, validation, rng, weights=None):
     """(Xv, Yv, rows): the validation set, and the training rows of (X, Y) (None: all of them).
 
     ``validation`` is None, a tuple (X_val, y_val), or a fraction in (0, 1) drawn with ``rng``
     (then only the validation rows are copied; the training rows are gathered from X by index).
+    With sample ``weights`` (N,) the validation weights come as a fourth item: (Xv, Yv, rows,
+    wv); a tuple (X_val, y_val, w_val) gives them, else the validation examples weigh 1.
     """
     if validation is None:
-        return None, None, None
+        return (None, None, None) if weights is None else (None, None, None, None)
     if isinstance(validation, (tuple, list)):
-        if len(validation) != 2:
-            raise FFNNError("validation=(X_val, y_val) needs exactly two arrays")
+        if len(validation) not in (2, 3):
+            raise FFNNError("validation=(X_val, y_val) needs two arrays (or three: + w_val)")
         Xv = _inputs(net, validation[0], "X_val")
-        return Xv, _targets(net, loss, validation[1], Xv.shape[0], "y_val"), None
+        Yv = _targets(net, loss, validation[1], Xv.shape[0], "y_val")
+        wv = None if len(validation) == 2 else check_weights(validation[2], Xv.shape[0], "w_val")
+        if weights is None:
+            if wv is not None:
+                raise FFNNError("validation weights (X_val, y_val, w_val) need sample_weight too")
+            return Xv, Yv, None
+        return Xv, Yv, None, (np.ones(Xv.shape[0]) if wv is None else wv)
     if isinstance(validation, (float, np.floating)) and 0 < validation < 1:
         n_val = max(1, int(round(validation * X.shape[0])))
         if n_val >= X.shape[0]:
@@ -104,6 +153,8 @@ def split_validation(net: Network, loss: Loss, X, Y, validation, rng):
                 f"validation={validation} leaves no training examples out of {X.shape[0]}"
             )
         perm = rng.permutation(X.shape[0])
+        if weights is not None:
+            return X[perm[:n_val]], Y[perm[:n_val]], perm[n_val:], weights[perm[:n_val]]
         return X[perm[:n_val]], Y[perm[:n_val]], perm[n_val:]
     raise FFNNError(
         f"validation must be a fraction in (0, 1) or a tuple (X_val, y_val), got {validation!r}"

@@ -14,6 +14,7 @@ import numpy as np
 
 from ffnn.core.graph import Network
 from ffnn.core.losses import Loss
+from ffnn.train.weights import check_weights, weigh
 
 __all__ = ["L2OnWeights", "lbfgs"]
 
@@ -65,6 +66,7 @@ def lbfgs(
     tol: float | None = None,
     maxcor: int | None = None,
     callback: Callable[[float], None] | None = None,
+    sample_weight: np.ndarray | None = None,
 ):
     """Minimize the full-batch loss of ``net`` on (X: (n, n_0), Y: (n, n_out)) from its θ.
 
@@ -72,19 +74,25 @@ def lbfgs(
     (``maxiter``, ``maxfun``, ``gtol``, ``maxcor``; ``tol`` its generic tolerance);
     ``callback(L)`` after each iteration. θ* goes into ``net.theta``; returns SciPy's result
     (``x``, ``fun``, ``nit``, ``status``, ``message``). Overflow on the way is left to the
-    caller's check of θ (no warning)."""
+    caller's check of θ (no warning). ``sample_weight`` (n,): minimize the weighted mean
+    Σ w_i ℓ_i / Σ w_i instead, with the penalty's 1/n replaced by 1/Σ w_i (scikit-learn's MLP;
+    for integer weights, exactly the objective of the data set with each example repeated)."""
     from scipy.optimize import minimize
 
     theta, grad = net.theta, net.gradient_buffer()
     n = X.shape[0]
+    w = None if sample_weight is None else check_weights(sample_weight, n)
+    scale = n if w is None else float(w.sum())
 
     def objective(x):
         theta[...] = x
         z, trace = net.forward(X)
         L, delta = loss.value_and_delta(z, Y, net.output)
+        if w is not None:
+            L, delta = weigh(loss, z, Y, net.output, delta, w)
         g = net.backward(trace, delta, out=grad).theta.astype(np.float64)
         if penalty is not None and penalty.alpha:
-            L = penalty.add_to(L, g, x, n)
+            L = penalty.add_to(L, g, x, scale)
         return L, g
 
     options = {"maxiter": max_iter}

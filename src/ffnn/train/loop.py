@@ -39,6 +39,7 @@ from ffnn.train.optimizers import Optimizer, get_optimizer
 from ffnn.train.schedules import get_schedule
 from ffnn.train.step import Batches, Diverged, Trainer
 from ffnn.train.stopping import EarlyStopping, GradTolerance, LossTolerance, diverged_message
+from ffnn.train.weights import check_weights
 
 __all__ = ["fit"]
 
@@ -105,6 +106,7 @@ def fit(
     state: dict | None = None,
     checkpoint_every: int = 1,
     shuffle: bool = True,
+    sample_weight=None,
     **optimizer_hyperparameters,
 ) -> History:
     """Train ``net`` in place on (X: (n, n_0), y) and return the :class:`History`.
@@ -135,6 +137,10 @@ def fit(
         the end; ``resume`` : such a file to continue from, exactly.
     state : ``History.state`` of an earlier fit, to continue its optimizer state (partial fit).
     shuffle : draw a new permutation each epoch (False: the data's order).
+    sample_weight : weights w_i >= 0 (n,): every batch's loss (and δ) is the weighted mean
+        Σ w_i ℓ_i / Σ w_i, and so are ``train_loss`` and ``val_loss`` (a validation fraction
+        keeps its examples' weights; a tuple (X_val, y_val, w_val) may give them), see
+        :mod:`ffnn.train.weights`; metrics stay unweighted. None: every example weighs 1.
     """
     t_start = time.perf_counter()
     loss, metric_fns = _check_args(
@@ -146,8 +152,13 @@ def fit(
     rng_initial = copy.deepcopy(rng.bit_generator.state)
     X = _inputs(net, X, "X")
     Y = _targets(net, loss, y, X.shape[0], "y")
-    Xv, Yv, rows = split_validation(net, loss, X, Y, validation, rng)
-    batches = Batches(net, X, Y, batch_size, rows, shuffle)
+    w = wv = None
+    if sample_weight is None:
+        Xv, Yv, rows = split_validation(net, loss, X, Y, validation, rng)
+    else:
+        w = check_weights(sample_weight, X.shape[0])
+        Xv, Yv, rows, wv = split_validation(net, loss, X, Y, validation, rng, weights=w)
+    batches = Batches(net, X, Y, batch_size, rows, shuffle, weights=w)
     first_epoch = (ck.epoch if ck else 0) if state is None else int(state.get("epoch", 0))
     opt = _build_optimizer(
         optimizer, lr, schedule, optimizer_hyperparameters, batches.steps,
@@ -155,7 +166,7 @@ def fit(
     )  # fmt: skip
     rules = _rules(early_stopping, tol_loss, tol_grad, net.theta)
     run = _Run(net, loss, opt, batches, rules, list(callbacks), metric_fns, (Xv, Yv), rng)
-    run.checkpoint, run.checkpoint_every = checkpoint, checkpoint_every
+    run.checkpoint, run.checkpoint_every, run.wv = checkpoint, checkpoint_every, wv
     run.rng_initial, run.t_start, run.target = rng_initial, t_start, int(epochs)
     if ck is not None:
         run.resume(ck, resume)
@@ -288,6 +299,7 @@ class _Run:
         self.trainer = Trainer(net, loss, opt, batches, state=opt.init(net.theta))
         self.rules, self.callbacks, self.metric_fns = rules, callbacks, metric_fns
         self.Xv, self.Yv = val
+        self.wv = None  # the validation set's sample weights, if any
         self.history = History(
             config={
                 "optimizer": opt.config(),
@@ -455,7 +467,9 @@ class _Run:
             for name, fn in self.metric_fns:
                 rec[f"train_{name}"] = fn(Y_tr, f_tr)
         if self.Xv is not None:
-            val_loss, f_val = _evaluate(net, loss, self.Xv, self.Yv, bool(self.metric_fns))
+            val_loss, f_val = _evaluate(
+                net, loss, self.Xv, self.Yv, bool(self.metric_fns), weights=self.wv
+            )
             rec["val_loss"] = val_loss
             for name, fn in self.metric_fns:
                 rec[f"val_{name}"] = fn(self.Yv, f_val)

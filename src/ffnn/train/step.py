@@ -29,6 +29,7 @@ from ffnn.core.graph import Network
 from ffnn.core.losses import Loss
 from ffnn.errors import FFNNError
 from ffnn.train.optimizers import Optimizer
+from ffnn.train.weights import weigh
 
 __all__ = ["Batches", "Trainer", "Diverged"]
 
@@ -64,6 +65,7 @@ class Batches:
         batch_size: int | None,
         rows: np.ndarray | None = None,
         shuffle: bool = True,
+        weights: np.ndarray | None = None,
     ):
         n = X.shape[0] if rows is None else rows.shape[0]
         if n == 0:
@@ -77,8 +79,11 @@ class Batches:
                 f"batch_size must be a whole number >= 1 or None (full batch), got {batch_size!r}"
             )
         if rows is not None and bs == n:  # a full batch of the training rows: one copy, once
-            X, Y, rows = X[rows], Y[rows], None
+            X, Y = X[rows], Y[rows]
+            weights, rows = (None if weights is None else weights[rows]), None
         self.X, self.Y, self.rows, self.shuffle = X, Y, rows, bool(shuffle)
+        # sample weights (N,) normalized to mean 1 over the training rows (ffnn.train.weights)
+        self.weights = None if weights is None else _normalized(weights, rows)
         self.n, self.batch_size, self.steps = n, bs, -(-n // bs)
         # a full batch needs no gathering (the mean does not see order); a split data set always
         # does (rows[order] are the training rows of X in this epoch's order)
@@ -87,11 +92,22 @@ class Batches:
         last_bs = n - (self.steps - 1) * bs
         self.workspace = net.workspace(bs)  # the values and messages of forward and backward
         self.workspace_last = self.workspace if last_bs == bs else net.workspace(last_bs)
-        if self.gather:
-            self._Xb = np.empty((bs, X.shape[1]), dtype=X.dtype)
+        if self.gather:  # a sparse X is gathered by row indexing (no dense buffer)
+            sparse_X = not isinstance(X, np.ndarray)
+            self._Xb = None if sparse_X else np.empty((bs, X.shape[1]), dtype=X.dtype)
             self._Yb = np.empty((bs, Y.shape[1]), dtype=Y.dtype)
-            self._last = (self._Xb[:last_bs], self._Yb[:last_bs])
+            self._last = (None if sparse_X else self._Xb[:last_bs], self._Yb[:last_bs])
             self._idx = np.empty(bs, dtype=np.intp)
+            self._wb = np.empty(bs) if weights is not None else None
+
+    def batch_weights(self, s: int) -> np.ndarray:
+        """The sample weights (B,) of step s (call after ``batch(s)``, which gathered its rows)."""
+        bs, w = self.batch_size, self.weights
+        if self.gather:
+            idx = self._idx if self.rows is not None else self.order[s * bs : s * bs + bs]
+            n_b = min(bs, self.n - s * bs)
+            return w.take(idx[:n_b], out=self._wb[:n_b], mode="clip")
+        return w if bs == self.n else w[s * bs : s * bs + bs]
 
     def new_epoch(self, rng: np.random.Generator) -> None:
         """Draw the epoch's order of the training rows (when the batches need one)."""
@@ -107,12 +123,20 @@ class Batches:
             if self.rows is not None:  # positions in the training rows -> rows of X
                 idx = self.rows.take(idx, out=self._idx[: idx.shape[0]])
             xb, yb = self._last if last else (self._Xb, self._Yb)
-            self.X.take(idx, axis=0, out=xb, mode="clip")  # indices are valid; "clip"
+            if xb is None:  # sparse X: the batch's CSR rows
+                xb = self.X[idx]
+            else:
+                self.X.take(idx, axis=0, out=xb, mode="clip")  # indices are valid; "clip"
             self.Y.take(idx, axis=0, out=yb, mode="clip")  # avoids a buffered copy
             return xb, yb, w
         if bs == self.n:
             return self.X, self.Y, w
         return self.X[s * bs : s * bs + bs], self.Y[s * bs : s * bs + bs], w
+
+
+def _normalized(w: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """w scaled so that its mean over the training rows is 1 (so Σ_B w ≈ B on every batch)."""
+    return w * (w.shape[0] / w.sum() if rows is None else rows.shape[0] / w[rows].sum())
 
 
 class Trainer:
@@ -138,19 +162,22 @@ class Trainer:
         self.prev = self.theta.copy()  # θ before the last step: what a diverged step falls back to
         self.pos, self.loss_sum, self.gsq_sum, self.n_batches = 0, 0.0, 0.0, 0
 
-    def step(self, xb: np.ndarray, yb: np.ndarray, workspace=None) -> tuple[float, float]:
+    def step(self, xb: np.ndarray, yb: np.ndarray, workspace=None, wb=None) -> tuple[float, float]:
         """One step on the batch (X_B: (B, n_0), Y_B: (B, n_out)): returns (L_B, ‖g‖²).
 
+        ``wb``: sample weights (B,) (then L_B is the weighted mean, :mod:`ffnn.train.weights`).
         Raises :class:`Diverged` on a non-finite loss (θ unchanged) or gradient (θ unchanged)."""
         net = self.net
         z, trace = net.forward(xb, workspace=workspace)
         out = None if workspace is None else workspace.delta
         L, delta = self.loss.value_and_delta_into(z, yb, net.output, out)
+        if wb is not None:
+            L, delta = weigh(self.loss, z, yb, net.output, delta, wb)
         if not math.isfinite(L):
             raise Diverged("loss", L, restore=True)
         g = net.backward(trace, delta, out=self.grad, workspace=workspace).theta
         gsq = float(g.dot(g))
-        if not math.isfinite(gsq):
+        if not math.isfinite(gsq) and not np.isfinite(g).all():  # (‖g‖² may overflow alone)
             raise Diverged("gradient norm", gsq, restore=False)
         np.copyto(self.prev, self.theta)
         self.state = self.optimizer.update_theta(g, self.state, self.theta)  # θ ← θ + s_t
@@ -167,6 +194,8 @@ class Trainer:
             b.new_epoch(rng)
             self.loss_sum, self.gsq_sum, self.n_batches = 0.0, 0.0, 0
         step, batch, steps, bs = self.step, b.batch, b.steps, b.batch_size
+        if b.weights is not None:
+            return self._weighted_epoch(epoch, stop, progress)
         tick = getattr(progress, "every", 0)
         s, loss_sum, gsq_sum = self.pos, self.loss_sum, self.gsq_sum
         try:
@@ -190,6 +219,35 @@ class Trainer:
             return False
         self.pos = 0
         if not np.isfinite(self.theta).all():  # the epoch's last step left θ non-finite
+            raise Diverged("the parameter vector", "not finite", True, epoch, s - 1)
+        return True
+
+    def _weighted_epoch(self, epoch: int, stop, progress) -> bool:
+        """``epoch`` with sample weights: each step weighted, the running sum Σ_B (Σ_B w) L_B."""
+        b, s, loss_sum, gsq_sum = self.batches, self.pos, self.loss_sum, self.gsq_sum
+        tick = getattr(progress, "every", 0)
+        try:
+            while s < b.steps:
+                if stop is not None and stop.hit:
+                    break
+                xb, yb, w = b.batch(s)
+                wb = b.batch_weights(s)
+                L, gsq = self.step(xb, yb, w, wb)
+                loss_sum += L * float(wb.sum())
+                gsq_sum += gsq
+                s += 1
+                if tick and s % tick == 0:
+                    progress(loss_sum / min(s * b.batch_size, b.n), s)
+        except Diverged as d:
+            d.epoch, d.step = epoch, s
+            raise
+        finally:
+            self.n_batches += s - self.pos
+            self.pos, self.loss_sum, self.gsq_sum = s, loss_sum, gsq_sum
+        if s < b.steps:
+            return False
+        self.pos = 0
+        if not np.isfinite(self.theta).all():
             raise Diverged("the parameter vector", "not finite", True, epoch, s - 1)
         return True
 
