@@ -870,8 +870,10 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
     parameterization : {"standard", "ntk"} or None, default None
         The NTK parameterization scales each layer's output by 1/√n_in instead of the weights
         (the lab's infinite-width theory); None keeps the one of ``init``.
-    dtype : {"float32", "float64"}, default "float32"
-        The float type of θ and of the computation.
+    dtype : {"float32", "float64"} or None, default None
+        The float type of θ and of the computation: None follows X (float32 when X is float32,
+        else float64), as scikit-learn does; "float32" is about twice as fast. Predictions are
+        float64 in every mode.
     optimizer_params : dict or None, default None
         Further hyperparameters of the ffnn optimizer (rho, weight_decay, clip_norm, …).
 
@@ -920,12 +922,13 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
 
     Notes
     -----
-    Differences from scikit-learn: float32 by default (``dtype``); the Glorot-uniform ``init``
-    of "auto" draws zero biases and uses the same variance for "logistic" (scikit-learn draws
-    biases too and uses a third of the variance for the logistic); Adam's ε sits outside the
-    bias correction; sparse X is refused (call ``.toarray()``) and ``fit`` takes no
-    ``sample_weight``. The module documentation of :mod:`ffnn.sklearn` details each shared
-    parameter.
+    X may be dense or SciPy sparse (CSR/CSC, kept sparse in the first layer), and ``fit`` and
+    ``partial_fit`` take ``sample_weight`` as scikit-learn's estimators do. Differences from
+    scikit-learn: the Glorot-uniform ``init`` of "auto" draws zero biases and uses the same
+    variance for "logistic" (scikit-learn draws biases too and uses a third of the variance for
+    the logistic); Adam's ε sits outside the bias correction; a diverging run warns and keeps
+    the last finite weights instead of raising. The module documentation of
+    :mod:`ffnn.sklearn` details each shared parameter.
 
     Examples
     --------
@@ -1152,9 +1155,10 @@ class FFNNRegressor(RegressorMixin, _BaseFFNN):
 
     Parameters
     ----------
-    loss : {"squared_error", "mse", "mae", "huber"}, default "squared_error"
-        "squared_error" is scikit-learn's half squared error 1/(2n) Σ‖y − f‖²; "mse" the notes'
-        1/n Σ‖y − f‖² (twice that); "mae" and "huber" are ffnn's. "poisson" is refused.
+    loss : {"squared_error", "poisson", "mse", "mae", "huber"}, default "squared_error"
+        "squared_error" is scikit-learn's half squared error 1/(2n) Σ‖y − f‖²; "poisson"
+        scikit-learn's half Poisson deviance with the log link μ = exp(z) (targets y ≥ 0);
+        "mse" the notes' 1/n Σ‖y − f‖² (twice that); "mae" and "huber" are ffnn's.
     hidden_layer_sizes : int or sequence of int, default (100,)
         The hidden widths n_1, …, n_L; the ith element is the number of units of the ith
         hidden layer. The input width n_0 and output width n_{L+1} come from the data.
@@ -1228,8 +1232,10 @@ class FFNNRegressor(RegressorMixin, _BaseFFNN):
     parameterization : {"standard", "ntk"} or None, default None
         The NTK parameterization scales each layer's output by 1/√n_in instead of the weights
         (the lab's infinite-width theory); None keeps the one of ``init``.
-    dtype : {"float32", "float64"}, default "float32"
-        The float type of θ and of the computation.
+    dtype : {"float32", "float64"} or None, default None
+        The float type of θ and of the computation: None follows X (float32 when X is float32,
+        else float64), as scikit-learn does; "float32" is about twice as fast. Predictions are
+        float64 in every mode.
     optimizer_params : dict or None, default None
         Further hyperparameters of the ffnn optimizer (rho, weight_decay, clip_norm, …).
 
@@ -1267,7 +1273,7 @@ class FFNNRegressor(RegressorMixin, _BaseFFNN):
     n_layers_ : int
         L + 2: the input, the hidden and the output layer.
     out_activation_ : str
-        φ_out: "identity".
+        φ_out: "identity", or "exp" for ``loss="poisson"`` (``predict`` returns μ = exp(z)).
 
     See Also
     --------
