@@ -78,6 +78,7 @@ html_sidebars = {
 # a literal block (monospaced, alignment kept), and escape |…| in prose, outside inline literals.
 _BARS = re.compile(r"(?<![\\|])\|(?=[^\s|])([^|`\n]*?[^\s|\\])\|(?!\|)")
 _LITERAL = re.compile(r"(``.*?``)")
+_STAR = re.compile(r"(?<=[\s(,\[])\*(?=\w)(?![^*]*\*)")  # a lone * as in (n, *shape)
 
 
 def _indent(line: str) -> int:
@@ -85,10 +86,12 @@ def _indent(line: str) -> int:
 
 
 def _escape(line: str) -> str:
-    if "|" not in line or line.lstrip().startswith((">>>", "...", "+-", "|")):
+    if ("|" not in line and "*" not in line) or line.lstrip().startswith((">>>", "...", "+-", "|")):
         return line
     parts = _LITERAL.split(line)
-    return "".join(p if p.startswith("``") else _BARS.sub(r"\\|\1\\|", p) for p in parts)
+    return "".join(
+        p if p.startswith("``") else _STAR.sub(r"\\*", _BARS.sub(r"\\|\1\\|", p)) for p in parts
+    )
 
 
 def _starts_literal(prev: str) -> bool:
