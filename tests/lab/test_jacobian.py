@@ -98,6 +98,8 @@ def test_gradient_rank():
     assert r.rank == 4 and not r.full_rank and r.sigma_min < 1e-10
     r = gradient_rank(A)
     assert r.rank == 4 and r.full_rank and r.sigma_min > 0.1
+    r = gradient_rank(A.T)  # 50 gradients in p = 4 dimensions: rank 4 = p, not independent
+    assert r.rank == 4 == r.p and not r.full_rank
     with pytest.raises(FFNNError):
         gradient_rank(np.zeros(3))
 

@@ -77,7 +77,10 @@ def check_cost(c: dict, n: int, batch: int | None, step: tuple | None, epoch_rec
         m,
         "forward and backward each cost about p multiply-adds per example, so an epoch costs "
         "O(p·n); what a step spends beyond its matrix products is overhead",
-        [f"watch if a step runs below {LIMIT_WATCH:.0%} of its matrix products' time"],
+        [
+            f"watch if a step (one BLAS thread) runs below {LIMIT_WATCH:.0%} of its matrix "
+            "products' time"
+        ],
         tips,
     )
 

@@ -71,7 +71,8 @@ def _training_split(meta: dict):
 
 def run_data(args, net, meta: dict, pre, notes: list[str]):
     """(X, y, description) ready for the network and its loss, or (None, None, why)."""
-    from ffnn.cli import _model_data, _targets_for
+    from ffnn.runs import run_data as model_data
+    from ffnn.runs import targets_for
 
     loss_name = (meta.get("training") or {}).get("loss") or "mse"
     try:
@@ -81,9 +82,9 @@ def run_data(args, net, meta: dict, pre, notes: list[str]):
             ds, what = _training_split(meta)
             X, y_enc = pre.transform_X(ds.X), pre.encode_dataset(ds)
         else:
-            Xr, yr, what = _model_data(args.data, pre, meta, need_target=True, target=args.target)
+            Xr, yr, what = model_data(args.data, pre, meta, need_target=True, target=args.target)
             X, y_enc = pre.transform_X(Xr), pre.encode_y(yr)
-        return X, _targets_for(loss_name, pre, np.asarray(y_enc)), what
+        return X, targets_for(loss_name, pre, np.asarray(y_enc)), what
     except FFNNError as e:
         notes.append(f"no data to measure on: {e}")
         return None, None, "none"
@@ -91,10 +92,10 @@ def run_data(args, net, meta: dict, pre, notes: list[str]):
 
 def run(args) -> int:
     """Print the report; write diagnosis.json and diagnosis.png next to the model."""
-    from ffnn.cli import _load
     from ffnn.diagnosis import diagnose, save_figure
+    from ffnn.runs import load_run
 
-    net, meta, pre, path = _load(args.run)
+    net, meta, pre, path = load_run(args.run)
     folder = path.parent
     notes: list[str] = []
     hist = _history(folder, notes)

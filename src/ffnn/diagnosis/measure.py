@@ -13,41 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ffnn.core.cost import cost
 from ffnn.core.graph import Network
 from ffnn.core.layers import Dense
 from ffnn.core.losses import Loss
 
 __all__ = ["cost", "Curvatures", "curvatures", "step_seconds", "signal_scales"]
-
-
-def cost(net: Network) -> dict:
-    """Multiply-adds per example of one forward and one backward pass, per Dense node.
-
-    Forward, layer l: n_l·n_{l-1}. Backward: the weight gradient δ^(l) x^(l-1)ᵀ costs n_l·n_{l-1},
-    and the message W^(l)ᵀ δ^(l) another n_l·n_{l-1}, except for a layer that reads the input
-    x^(0). Returns {"layers": [...], "p", "forward", "backward"} (element-wise work, the loss and
-    the O(p) optimizer update are not counted).
-    """
-    layers, fwd, bwd = [], 0, 0
-    for i, node in enumerate(net.nodes):
-        if not isinstance(node.layer, Dense):
-            continue
-        parent = net._parents[i][0]
-        n_in, n_out = net.nodes[parent].dim, node.dim
-        f = n_in * n_out
-        b = f + (0 if parent == 0 else f)
-        layers.append(
-            {
-                "node": node.name,
-                "n_in": n_in,
-                "n_out": n_out,
-                "params": n_out * n_in + n_out,
-                "forward": f,
-                "backward": b,
-            }
-        )
-        fwd, bwd = fwd + f, bwd + b
-    return {"layers": layers, "p": int(net.n_params), "forward": fwd, "backward": bwd}
 
 
 def _matmuls(net: Network, batch: int, rng) -> list:
@@ -69,19 +40,27 @@ def _matmul_step(mats) -> None:
             g @ W  # message δ W to the layer below
 
 
-def step_seconds(net: Network, X, y, loss: Loss, batch: int, repeats: int = 5) -> tuple:
+def step_seconds(net: Network, X, y, loss: Loss, batch: int, repeats: int = 25) -> tuple:
     """(seconds of one forward + backward step, seconds of its matrix products alone).
 
-    Both are timed now, interleaved, at the batch size of training and the network's dtype, and
-    the minimum over ``repeats`` is kept, so other load on the machine hits both alike. The step is
-    the core pass of training (forward, loss and δ, backward into a reused gradient buffer); the
-    optimizer's O(p) update is left out.
+    Both are timed now, in interleaved rounds at the batch size of training and the network's
+    dtype; each is the median over ``repeats`` rounds, and the two come from the same rounds, so
+    other load on the machine hits both alike; both run on one BLAS thread (a busy machine makes
+    a second thread spin and swamps both). The step is the core pass of training (forward, loss and
+    δ, backward into a reused gradient buffer); the optimizer's O(p) update is left out.
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        return _time_rounds(net, X, y, loss, batch, repeats)
+
+
+def _time_rounds(net: Network, X, y, loss: Loss, batch: int, repeats: int) -> tuple:
     batch = max(1, min(batch, len(X), 8192))  # a full batch is timed on at most 8192 rows
     Xb, yb = X[:batch], y[:batch]
     ws, gbuf = net.workspace(batch), np.empty(net.n_params, dtype=net.dtype)
     mats = _matmuls(net, batch, np.random.default_rng(0))
-    best_step = best_mm = np.inf
+    steps, mms = [], []
     for _ in range(repeats + 1):  # the first round warms caches and the BLAS thread pool
         t0 = time.perf_counter()
         z, trace = net.forward(Xb, workspace=ws)
@@ -89,9 +68,9 @@ def step_seconds(net: Network, X, y, loss: Loss, batch: int, repeats: int = 5) -
         net.backward(trace, delta, out=gbuf, workspace=ws)
         t1 = time.perf_counter()
         _matmul_step(mats)
-        t2 = time.perf_counter()
-        best_step, best_mm = min(best_step, t1 - t0), min(best_mm, t2 - t1)
-    return best_step, best_mm
+        steps.append(t1 - t0)
+        mms.append(time.perf_counter() - t1)
+    return float(np.median(steps[1:])), float(np.median(mms[1:]))
 
 
 @dataclass

@@ -40,3 +40,13 @@ from ffnn.lab import (  # noqa: E402, F401
     exp_p2_minima,
     exp_p2_spectrum,
 )
+
+# part 3, what the notes claim beyond parts 1 and 2 (issue 15): capacity and generalization,
+# convexity, SGD's noise, steps to a tolerance, representation
+from ffnn.lab import (  # noqa: E402, F401
+    exp_p3_convexity,
+    exp_p3_generalization,
+    exp_p3_represent,
+    exp_p3_sgd,
+    exp_p3_steps,
+)

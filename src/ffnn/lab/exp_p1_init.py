@@ -7,6 +7,7 @@ import numpy as np
 from ffnn.core.graph import mlp
 from ffnn.core.init import Init
 from ffnn.lab._registry import Experiment, Param, register
+from ffnn.lab._stats import t_factor
 from ffnn.lab.exp_p1_common import gd_history
 from ffnn.lab.init_stats import (
     LayerStats,
@@ -143,6 +144,13 @@ def _signal_rows(act, C_W, st, q_mf, chi, depth):
     ]
 
 
+def _log_ratio_se(a, b) -> tuple[float, float, np.ndarray]:
+    """log(mean a / mean b) over networks, its standard error (ratio estimator), and a: (n,)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    d = a / a.mean() - b / b.mean()  # log(ā/b̄) − log(μ_a/μ_b) ≈ mean of d (delta method)
+    return float(np.log(a.mean() / b.mean())), float(d.std(ddof=1) / np.sqrt(d.size)), a
+
+
 @register
 class SignalPropagation(Experiment):
     """Mean squared pre-activation and δ per layer at init (averaged over a few networks),
@@ -159,7 +167,7 @@ class SignalPropagation(Experiment):
         Param("depth", int, 60, 30, "hidden layers L"),
         Param("width", int, 256, 96, "hidden width n"),
         Param("n", int, 64, 16, "inputs (x ~ N(0, I_32))"),
-        Param("n_nets", int, 4, 2, "random networks averaged per case"),
+        Param("n_nets", int, 12, 8, "random networks averaged per case"),
     )
     figsize = (14, 4)
 
@@ -168,7 +176,7 @@ class SignalPropagation(Experiment):
         depth, n0 = p.depth, 32
         X = rng.standard_normal((p.n, n0))
         q0 = float(np.mean(X * X))
-        rows, curves = [], {}
+        rows, curves, ends = [], {}, {}
         for act, C_W in progress(_SIGNAL_CASES, "cases"):
             # average over a few random networks: one network's q^(l) carries a finite-width
             # fluctuation of relative size ~ √(5 L / (n · width)), see jacobian-fluctuation
@@ -182,7 +190,10 @@ class SignalPropagation(Experiment):
             q_mf, chi = mean_field(act, C_W, 0.0, depth, q0)
             curves[(act, C_W)] = (st, q_mf)
             rows += _signal_rows(act, C_W, st, q_mf, chi, depth)
-        return {"rows": rows, "curves": curves, "depth": depth}
+            ends[(act, C_W)] = _log_ratio_se(
+                [t.q_z[depth - 1] for t in stats], [t.q_z[0] for t in stats]
+            )
+        return {"rows": rows, "curves": curves, "depth": depth, "ends": ends}
 
     def verdict(self, data):
         rows, curves, depth = data["rows"], data["curves"], data["depth"]
@@ -198,16 +209,25 @@ class SignalPropagation(Experiment):
 
         L1 = depth - 1
         he, lecun, big = ratio("relu", 2.0), ratio("relu", 1.0), ratio("relu", 3.0)
-        ok = 1 / 3 < he < 3 and 1 / 3 < lecun / 0.5**L1 < 3 and 1 / 3 < big / 1.5**L1 < 3
+        # log of the ratio of means over the networks against mean field, within t·SE (the SE of
+        # a ratio estimator over n_nets networks; Student t, α = 1% over the three cases)
+        n_nets = len(data["ends"][("relu", 2.0)][2])
+        t = t_factor(n_nets - 1, k=3)
+        se = {c: data["ends"][("relu", c)][1] for c in (1.0, 2.0, 3.0)}
+        dev = {1.0: np.log(lecun / 0.5**L1), 2.0: np.log(he), 3.0: np.log(big / 1.5**L1)}
+        ok = all(abs(dev[c]) <= t * se[c] for c in dev)
         g_lo, g_edge, g_hi = gfac("tanh", 0.5), gfac("tanh", 1.0), gfac("tanh", 2.0)
         ok &= g_lo < 0.6 and g_hi > 1.03 and abs(np.log(g_edge)) < min(-np.log(g_lo), np.log(g_hi))
         summary = (
             f"ReLU q^(L)/q^(1): He {he:.2f}, LeCun {lecun:.2e} (0.5^{L1} = {0.5**L1:.2e}), C_W=3 "
-            f"{big:.2e} (1.5^{L1} = {1.5**L1:.2e}); tanh gradient factor per layer: C_W=0.5 "
+            f"{big:.2e} (1.5^{L1} = {1.5**L1:.2e}); |log(measured / mean field)| "
+            + ", ".join(f"C_W={c:g}: {abs(dev[c]):.2f} (SE {se[c]:.2f})" for c in dev)
+            + "; tanh gradient factor per layer: C_W=0.5 "
             f"{g_lo:.3f}, C_W=1 {g_edge:.3f}, C_W=2 {g_hi:.3f}"
         )
         tol = (
-            "ReLU ratios within a factor 3 of mean field; tanh factor < 0.6 (C_W = 0.5), "
+            f"ReLU: |log(q^(L)/q^(1) measured / mean field)| ≤ t·SE over {n_nets} networks "
+            f"(t = {t:.2f}, α = 1% over 3 cases); tanh factor < 0.6 (C_W = 0.5), "
             "> 1.03 (C_W = 2), nearest 1 at C_W = 1"
         )
         return ok, summary, tol

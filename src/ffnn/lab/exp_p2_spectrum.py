@@ -6,6 +6,7 @@ import numpy as np
 
 import ffnn
 from ffnn.lab._registry import Experiment, Param, register
+from ffnn.lab._stats import t_factor
 from ffnn.lab.hessian import Curvature
 from ffnn.lab.spectrum import hutchinson_trace, min_eigenvalue, slq_density, top_eigenvalues
 
@@ -35,6 +36,12 @@ def _trained_net(n: int, hidden: int, seed: int):
     return net, X, y
 
 
+def _slq_trace_se(dens) -> float:
+    """Standard error of SLQ's trace: each probe's p Σ_j τ_j² θ_j = p vᵀHv/‖v‖² is one sample."""
+    per_probe = [dens.p * np.sum(w * th) for th, w in zip(dens.nodes, dens.weights, strict=True)]
+    return float(np.std(per_probe, ddof=1) / np.sqrt(len(per_probe)))
+
+
 @register
 class HessianSpectrum(Experiment):
     """digits, 64-h-10 ReLU + cross-entropy trained by SGD; spectrum of H on the training set."""
@@ -50,7 +57,7 @@ class HessianSpectrum(Experiment):
         Param("hidden", int, 64, 32, "hidden width"),
         Param("k", int, 25, 15, "top eigenvalues by Lanczos"),
         Param("probes", int, 60, 30, "Hutchinson probes"),
-        Param("slq_probes", int, 8, 4, "SLQ probe vectors"),
+        Param("slq_probes", int, 8, help="SLQ probe vectors"),
         Param("slq_steps", int, 80, 40, "Lanczos steps per SLQ probe"),
     )
 
@@ -78,6 +85,8 @@ class HessianSpectrum(Experiment):
             "trace_hutchinson": tr,
             "trace_hutchinson_se": tr_se,
             "trace_slq": dens.trace(),
+            "trace_slq_se": _slq_trace_se(dens),
+            "probes_min": min(p.probes, p.slq_probes),
             "hessian_vector_products": C.n_products,
         }
         rows = [{"index": i + 1, "eigenvalue": float(v), **summary} for i, v in enumerate(top)]
@@ -93,17 +102,22 @@ class HessianSpectrum(Experiment):
             s["slq_right_edge"],
         )
         tr, tr_se, tr_slq = s["trace_hutchinson"], s["trace_hutchinson_se"], s["trace_slq"]
+        # both are means over independent probes: their difference has SE √(se_H² + se_SLQ²)
+        t = t_factor(s["probes_min"] - 1)
+        tr_tol = t * float(np.hypot(tr_se, s["trace_slq_se"]))
         ok = bulk > 0.9 and n_out < k and n_out <= 15
         ok &= abs(edge - lmax) < 0.02 * lmax
-        ok &= abs(tr - tr_slq) < 4 * tr_se + 0.1 * abs(tr)
+        ok &= abs(tr - tr_slq) <= tr_tol
         summary = (
             f"λ_max = {lmax:.3f}, λ_min = {s['lambda_min']:.2e}; {n_out} eigenvalues above 5% "
             f"of λ_max; {100 * bulk:.1f}% of the SLQ mass within ±5% λ_max; SLQ right edge "
-            f"{edge:.3f}; trace: Hutchinson {tr:.2f} ± {tr_se:.2f}, SLQ {tr_slq:.2f}"
+            f"{edge:.3f}; trace: Hutchinson {tr:.2f} ± {tr_se:.2f}, SLQ {tr_slq:.2f} ± "
+            f"{s['trace_slq_se']:.2f}"
         )
         tol = (
             "bulk mass > 90%; ≤ 15 outliers; SLQ edge within 2% of λ_max; traces within "
-            f"4 SE + 10% = {4 * tr_se + 0.1 * abs(tr):.2f}"
+            f"t·√(se_H² + se_SLQ²) = {tr_tol:.2f} (t = {t:.2f}: Student, {s['probes_min'] - 1} "
+            "dof, α = 1%)"
         )
         return bool(ok), summary, tol
 

@@ -167,7 +167,12 @@ class GradientRank:
 
     @property
     def full_rank(self) -> bool:
-        return self.rank == min(self.n, self.p)
+        """True when the n gradients (rows) are linearly independent: rank = n.
+
+        That needs n ≤ p, so it is False whenever p < n (then rank ≤ p < n) — the condition of
+        notes 000 under which every critical point of the training loss is a global minimum.
+        """
+        return self.rank == self.n
 
 
 def gradient_rank(J: np.ndarray, *, rtol: float | None = None) -> GradientRank:
