@@ -35,6 +35,7 @@ __all__ = [
     "plot_saturation",
     "LivePlot",
     "save_run_figures",
+    "boundary_figure",
 ]
 
 
@@ -82,6 +83,7 @@ def plot_history(
     *,
     log: bool | None = None,
     label: str | None = None,
+    mark_best: bool = True,
 ):
     """Draw per-epoch columns of a History against the epoch; return the Axes.
 
@@ -94,6 +96,8 @@ def plot_history(
     log : log scale on y; by default when every value drawn is positive and one of them is a
         loss.
     label : a prefix for the legend ("GD" gives "GD: train loss"), to compare runs on one Axes.
+    mark_best : draw a line at ``history.best_epoch`` (the lowest validation loss) when
+        validation columns are drawn.
 
     Returns
     -------
@@ -113,7 +117,7 @@ def plot_history(
     for c, v in values.items():
         name = c.replace("train_", "train ").replace("val_", "validation ")
         ax.plot(epochs, v, label=name if label is None else f"{label}: {name}")
-    if history.best_epoch is not None and any(c.startswith("val_") for c in cols):
+    if mark_best and history.best_epoch is not None and any(c.startswith("val_") for c in cols):
         ax.axvline(history.best_epoch, color="gray", ls="--", lw=1, label="best epoch")
     every = np.concatenate([v[np.isfinite(v)] for v in values.values()])
     if log is None:
@@ -172,21 +176,26 @@ def save_run_figures(
     """
     from pathlib import Path
 
-    from matplotlib.figure import Figure
-
     out, files = Path(out_dir), []
     out.mkdir(parents=True, exist_ok=True)
     if len(history):
         _write_png(history_figure(history, title=title), out / "loss.png")
         files.append("loss.png")
     if net is not None and X is not None and np.ndim(X) == 2 and np.shape(X)[1] == 2:
-        fig = Figure(figsize=(6.0, 5.0), layout="constrained")
-        ax = plot_boundary(net, X, y, fig.add_subplot(), preprocess=preprocess)
-        if title:
-            ax.set_title(title)
-        _write_png(fig, out / "boundary.png")
+        _write_png(boundary_figure(net, X, y, preprocess, title=title), out / "boundary.png")
         files.append("boundary.png")
     return files
+
+
+def boundary_figure(net, X, y=None, preprocess=None, *, title: str = ""):
+    """A bare Figure holding :func:`plot_boundary` of ``net`` over X: (n, 2) (for files)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 5.0), layout="constrained")
+    ax = plot_boundary(net, X, y, fig.add_subplot(), preprocess=preprocess)
+    if title:
+        ax.set_title(title)
+    return fig
 
 
 # --- decision boundary / surface ---------------------------------------------------------------

@@ -156,7 +156,10 @@ def train_prepared(prep: PreparedRun, callbacks: Sequence[Callable] = ()) -> Run
         meta = run_metadata(prep, hist, rows, interrupted)
         title = f"{prep.dataset.name}: {prep.net.widths}, {prep.config.optimizer}"
         kept = restored(hist, prep.patience)
-        files = write_outputs(prep.out, prep.net, meta, hist, rows, title, restored=kept)
+        files = write_outputs(
+            prep.out, prep.net, meta, hist, rows, title, restored=kept,
+            data=prep.train, pre=prep.preprocessor,
+        )  # fmt: skip
     return RunResult(
         prep.net, prep.preprocessor, hist, rows, meta, prep.out, files, interrupted, msgs,
         time.perf_counter() - t0,
