@@ -39,6 +39,7 @@ from ffnn.train.optimizers import Optimizer, get_optimizer
 from ffnn.train.schedules import get_schedule
 from ffnn.train.step import Batches, Diverged, Trainer
 from ffnn.train.stopping import EarlyStopping, GradTolerance, LossTolerance, diverged_message
+from ffnn.train.threads import blas_threads
 from ffnn.train.weights import check_weights
 
 __all__ = ["fit"]
@@ -106,6 +107,8 @@ def fit(
     state: dict | None = None,
     checkpoint_every: int = 1,
     shuffle: bool = True,
+    threads: int | str | None = None,
+    compiled: bool | None = None,
     sample_weight=None,
     **optimizer_hyperparameters,
 ) -> History:
@@ -137,6 +140,12 @@ def fit(
         the end; ``resume`` : such a file to continue from, exactly.
     state : ``History.state`` of an earlier fit, to continue its optimizer state (partial fit).
     shuffle : draw a new permutation each epoch (False: the data's order).
+    threads : BLAS threads while training: a number, or None/"auto" (1 thread for networks under
+        a million parameters, else the BLAS default; see :mod:`ffnn.train.threads`).
+    compiled : run whole epochs of plain SGD through the compiled path
+        (:mod:`ffnn.train.compiled`, needs Numba) — None: when Numba is installed and the run is
+        one it supports; False: always the NumPy step loop (the reference); True: insist (an
+        FFNNError says why a run is not supported).
     sample_weight : weights w_i >= 0 (n,): every batch's loss (and δ) is the weighted mean
         Σ w_i ℓ_i / Σ w_i, and so are ``train_loss`` and ``val_loss`` (a validation fraction
         keeps its examples' weights; a tuple (X_val, y_val, w_val) may give them), see
@@ -173,7 +182,9 @@ def fit(
     elif state is not None:
         run.go_on(state, int(epochs))
     np.copyto(run.trainer.prev, net.theta)
-    diverged = run.run(progress)
+    run.trainer.use_compiled(compiled)
+    with blas_threads(threads, net.n_params):
+        diverged = run.run(progress)
     if diverged is not None:
         warnings.warn(diverged, RuntimeWarning, stacklevel=2)
     return run.finish()
