@@ -115,7 +115,7 @@ def widths(text: str) -> list[int]:
 
 def size(text: str) -> float:
     """A memory size: 16G, 512M, 2.5GiB, a number of bytes, or off (no limit)."""
-    from ffnn.runs.sizes import parse_size
+    from ffnn.limits import parse_size
 
     try:
         return parse_size(text)
