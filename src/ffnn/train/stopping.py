@@ -155,32 +155,31 @@ _MONITORS = {
 }
 
 
-class LossTolerance(StoppingRule):
+class _Tolerance(StoppingRule):
+    """Stop when ``logs[key]`` is ≤ ``tol``; ``reason`` is also fit's option (tol_loss, …)."""
+
+    key = words = ""
+
+    def __init__(self, tol: float):
+        self.tol = tol
+
+    def check(self, net, epoch, logs):
+        value = logs[self.key]
+        if value <= self.tol:
+            return f"{self.words} {value:.4g} <= {self.reason}={self.tol:g}"
+        return None
+
+
+class LossTolerance(_Tolerance):
     """Stop when L_train (``train_loss``, the epoch's running mean) is ≤ ``tol``."""
 
-    reason = "tol_loss"
-
-    def __init__(self, tol: float):
-        self.tol = tol
-
-    def check(self, net, epoch, logs):
-        if logs["train_loss"] <= self.tol:
-            return f"training loss {logs['train_loss']:.4g} <= tol_loss={self.tol:g}"
-        return None
+    reason, key, words = "tol_loss", "train_loss", "training loss"
 
 
-class GradTolerance(StoppingRule):
+class GradTolerance(_Tolerance):
     """Stop when the epoch's RMS gradient norm (``grad_norm``) is ≤ ``tol``."""
 
-    reason = "tol_grad"
-
-    def __init__(self, tol: float):
-        self.tol = tol
-
-    def check(self, net, epoch, logs):
-        if logs["grad_norm"] <= self.tol:
-            return f"gradient norm {logs['grad_norm']:.4g} <= tol_grad={self.tol:g}"
-        return None
+    reason, key, words = "tol_grad", "grad_norm", "gradient norm"
 
 
 class TimeLimit(StoppingRule):
