@@ -9,7 +9,10 @@ Network 40-512-512-1 (ReLU, float32, standard He init), n inputs. Prints a table
    contraction J Jᵀ), same weights; the speed-up;
 2. agreement in float64 of ffnn's NTK with a materialized-Jacobian reference (on a subset);
 3. per-example gradients of a minibatch against the batch gradient (both ffnn), the ratio
-   (issue 6 target: at most 3×). Like with like: the batch gradient is one forward + backward
+   (issue 6 target: at most 3×); and (issue 16) the same through the factors δ_i^(l), x_i^(l-1)
+   (``per_example_factors``): the squared norms ‖g_i‖² and the Gram matrix g_i·g_j, no m×p array
+   (each timed from the forward pass on, best of 20·repeat, after the interleaved pair).
+   Like with like: the batch gradient is one forward + backward
    (``loss_and_grad``); per-example gradients are one forward, one backward message pass and the
    m×p outer-product write. Both are timed interleaved, minimum of 20·repeat runs, into reused
    output buffers. Beside them, the cost of only storing m×p float32 values into the same
@@ -25,7 +28,7 @@ import time
 import numpy as np
 
 import ffnn
-from ffnn.lab.jacobian import per_example_gradients
+from ffnn.lab.jacobian import per_example_factors, per_example_gradients
 from ffnn.lab.ntk import empirical_ntk, ntk_from_jacobian
 
 
@@ -147,6 +150,24 @@ def _per_example_rows(net, X, rng, args, rows) -> None:
                 ),
             )
         rows.append((f"batch gradient, minibatch {m}", t_b, ""))
+        for what, use in (
+            ("norms ‖g_i‖²", lambda F: F.sq_norms()),
+            ("Gram g_i·g_j", lambda F: F.gram()),
+        ):
+            t_f = min(
+                best_of(
+                    lambda Xb=Xb, yb=yb, use=use: use(per_example_factors(net, Xb, yb, "mse")), 1
+                )
+                for _ in range(20 * args.repeat)
+            )
+            rows.append(
+                (
+                    f"per-example {what}, minibatch {m} (factors, no m×p)",
+                    t_f,
+                    f"{t_f / t_b:.2f}× the batch gradient "
+                    f"(≤ 3×: {'met' if t_f <= 3 * t_b else 'MISSED'})",
+                )
+            )
         rows.append(
             (
                 f"per-example gradients, minibatch {m} ({m}×p)",

@@ -17,7 +17,14 @@ softmax + cross-entropy (MSE for the one-output ``tiny`` net), shuffled every ep
               ceiling a float32 CPU trainer can reach at these shapes.
 
 Columns: samples/s, GFLOP/s counted as 6·p·n per epoch (2pn forward, 4pn backward), the ratio of
-ffnn to each peer, and ffnn's fraction of the limit. Medians over ``--repeats`` repeats, the peers
+ffnn to each peer, ffnn's fraction of the limit, and the process's CPU seconds per epoch. On a
+loaded machine the wall-clock limit (best of 20 single steps) is biased against whole epochs; the
+fraction in CPU seconds (a whole epoch of the limit's products, process_time) is the robust one
+at one thread. JAX peers: ``jax step`` (a jitted step from a Python loop) and ``jax scan`` (the
+epoch as one jitted lax.scan); XLA's pool is sized by the affinity while its client starts.
+``--busy`` adds a competing spin loop pinned to the first core and an ``ffnn auto`` runner
+(``fit(threads=None)``) beside ``ffnn`` (``fit(threads=--threads)``).
+Medians over ``--repeats`` repeats, the peers
 interleaved within each repeat so that a noisy shared machine hits them alike. Inference rows time
 forward passes in batches of 1,024 (ffnn ``net.predict``, torch under ``no_grad``, sklearn
 ``predict_proba``/``predict``). A subprocess then trains the mnist-shape network for one epoch on
@@ -40,12 +47,14 @@ CONFIGS = {  # name: (widths, batch)
     "mnist": ([784, 256, 256, 10], 128),
     "wide": ([784, 1024, 1024, 10], 256),
 }
-TARGETS = {  # name: (x torch, x sklearn, fraction of the matmul limit)
-    "tiny": (4.0, 3.0, None),
-    "small": (1.5, 2.0, None),
-    "mnist": (1.0, 2.0, None),
-    "wide": (0.95, 1.8, 0.85),
+TARGETS = {  # name: (x torch, x sklearn, fraction of the matmul limit, x jax scan)
+    "tiny": (4.0, 3.0, None, 0.5),
+    "small": (1.5, 2.0, None, 0.7),
+    "mnist": (1.0, 2.0, 0.85, 1.0),
+    "wide": (0.95, 1.8, 0.85, 1.0),
 }
+JAX_STEP_TARGET = 1.0  # ahead of JAX's jitted step loop at every size
+CORE_TARGET = 0.95  # fit (NumPy path) within 5% of the bare core step
 LR = 0.01
 INFER_BATCH = 1024
 
@@ -59,6 +68,10 @@ def _args():
     ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated config names")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--no-sklearn", action="store_true")
+    ap.add_argument("--no-jax", action="store_true")
+    ap.add_argument(
+        "--busy", action="store_true", help="a competing busy process on one core while timing"
+    )
     ap.add_argument("--no-memory", action="store_true", help="skip the 630 MB memory run")
     ap.add_argument("--memory-n", type=int, default=200_000, help="rows of the memory run")
     ap.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
@@ -84,8 +97,10 @@ def n_params(widths) -> int:
 
 
 # --- ffnn --------------------------------------------------------------------------------------
-def ffnn_fit_epoch(widths, bs, X, y):
-    """A closure running one epoch of ffnn.train.fit; the network persists across calls."""
+def ffnn_fit_epoch(widths, bs, X, y, threads=None, compiled=None):
+    """A closure running one epoch of ffnn.train.fit; the network persists across calls.
+    ``compiled``: fit's choice (None: the compiled path where Numba supports the run), False:
+    the NumPy step loop, True: the compiled path."""
     import ffnn
 
     classify = widths[-1] > 1
@@ -95,7 +110,7 @@ def ffnn_fit_epoch(widths, bs, X, y):
 
     def epoch():
         ffnn.fit(net, X, y, loss, optimizer="sgd", lr=LR, batch_size=bs, epochs=1,
-                 progress=False, rng=next(seed))  # fmt: skip
+                 progress=False, rng=next(seed), threads=threads, compiled=compiled)  # fmt: skip
 
     return net, epoch
 
@@ -163,6 +178,85 @@ def torch_epoch(widths, bs, X, y):
             return torch.softmax(z, dim=1) if classify else z
 
     return model, epoch, predict
+
+
+def _jax_parts(widths, bs, X, y):
+    """The JAX step as an expert writes it: params a pytree [(W, b)], the loss from logits
+    (log_softmax / squared error), jax.grad, SGD by tree_map; data on the device once, the batch
+    gathered inside the jitted function. Initial weights are ffnn's (same init)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    import ffnn
+
+    classify = widths[-1] > 1
+    net = ffnn.mlp(widths, "relu", output="softmax" if classify else "identity", rng=0)
+    params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in net.unflatten(net.theta)]
+    Xd = jnp.asarray(X)
+    yd = jnp.asarray(y.astype(np.int32) if classify else y)
+
+    def loss_fn(params, xb, yb):
+        h = xb
+        for W, b in params[:-1]:
+            h = jax.nn.relu(h @ W.T + b)
+        W, b = params[-1]
+        z = h @ W.T + b
+        if classify:
+            logp = jax.nn.log_softmax(z)
+            return -jnp.mean(jnp.take_along_axis(logp, yb[:, None], axis=1))
+        return jnp.mean(jnp.sum((z - yb) ** 2, axis=1))
+
+    def sgd(params, idx):
+        g = jax.grad(loss_fn)(params, Xd[idx], yd[idx])
+        return jax.tree_util.tree_map(lambda p, gp: p - LR * gp, params, g)
+
+    return params, sgd, np.random.default_rng(0), X.shape[0]
+
+
+def jax_step_epoch(widths, bs, X, y):
+    """A jitted step called from a Python loop, one dispatch per batch."""
+    import jax
+    import numpy as np
+
+    params, sgd, rng, n = _jax_parts(widths, bs, X, y)
+    step = jax.jit(sgd, donate_argnums=0)
+    box = [params]
+
+    def epoch():
+        order = rng.permutation(n).astype(np.int32)
+        p = box[0]
+        for a in range(0, n, bs):
+            p = step(p, order[a : a + bs])
+        box[0] = jax.block_until_ready(p)
+
+    return epoch
+
+
+def jax_scan_epoch(widths, bs, X, y):
+    """The epoch as one jitted ``lax.scan`` over the full batches (then one jitted step on the
+    remainder, if n is not a multiple of the batch)."""
+    import jax
+    import numpy as np
+
+    params, sgd, rng, n = _jax_parts(widths, bs, X, y)
+    full = n // bs
+
+    def scan_epoch(params, batches):
+        return jax.lax.scan(lambda p, idx: (sgd(p, idx), None), params, batches)[0]
+
+    run_scan = jax.jit(scan_epoch, donate_argnums=0)
+    step = jax.jit(sgd, donate_argnums=0)
+    box = [params]
+
+    def epoch():
+        order = rng.permutation(n).astype(np.int32)
+        p = run_scan(box[0], order[: full * bs].reshape(full, bs))
+        if full * bs < n:
+            p = step(p, order[full * bs :])
+        box[0] = jax.block_until_ready(p)
+
+    return epoch
 
 
 def sklearn_epoch(widths, bs, X, y):
@@ -319,17 +413,172 @@ def machine_line(threads: int) -> str:
         f"python {platform.python_version()}",
         f"numpy {np.__version__} [{blas}]",
     ]
-    for mod in ("torch", "sklearn"):
+    for mod in ("torch", "sklearn", "jax", "numba"):
         try:
             parts.append(f"{mod} {__import__(mod).__version__}")
         except ImportError:
             parts.append(f"{mod} not installed")
-    parts.append(f"threads {threads} (threadpoolctl + torch.set_num_threads)")
+    parts.append(
+        f"threads {threads} (threadpoolctl for ffnn/sklearn/numba's BLAS, torch.set_num_threads, "
+        "XLA: see below)"
+    )
+    try:
+        parts.append("load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
+    except OSError:
+        pass
     return "machine: " + "; ".join(parts)
 
 
 def _fmt_rate(x: float) -> str:
     return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
+def _jax_threads(threads: int) -> str:
+    """Start XLA's CPU client with ``threads`` intra-op threads. It ignores the old flags
+    (measured: JAX ran at 2 cores' speed with ``--xla_cpu_multi_thread_eigen=false``) and sizes
+    its pool by the process's CPU affinity, so the affinity is narrowed to ``threads`` cores while
+    the client starts, then restored (pinning the whole run instead left the pool's spinning
+    threads on ffnn's one core and halved everyone else)."""
+    cores = sorted(os.sched_getaffinity(0))
+    if threads >= len(cores):
+        return f"XLA pool: all {len(cores)} cores"
+    os.sched_setaffinity(0, cores[:threads])
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        jax.block_until_ready(jax.jit(lambda a: a @ a)(jnp.ones((64, 64))))
+    except ImportError:
+        pass
+    finally:
+        os.sched_setaffinity(0, cores)
+    return f"XLA pool started under an affinity of {threads} core(s)"
+
+
+def _busy() -> subprocess.Popen:
+    """A competing process that keeps one core busy (a pure-Python spin loop on the first core)."""
+    core = min(os.sched_getaffinity(0))
+    return subprocess.Popen(
+        [sys.executable, "-c", "while True: pass"],
+        preexec_fn=lambda: os.sched_setaffinity(0, {core}),
+    )
+
+
+def _peers(args):
+    """The optional peers that import: (torch or None, use_sklearn, use_jax)."""
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        except ImportError:
+            torch = None
+    use_sklearn, use_jax = not args.no_sklearn, not args.no_jax
+    for name, use in (("sklearn", use_sklearn), ("jax", use_jax)):
+        if use:
+            try:
+                __import__(name)
+            except ImportError:
+                use_sklearn, use_jax = (
+                    (False, use_jax) if name == "sklearn" else (use_sklearn, False)
+                )
+    return torch, use_sklearn, use_jax
+
+
+def _runners(widths, bs, X, y, args, torch, use_sklearn, use_jax):
+    """{name: epoch callable}, {name: predictor}, the sklearn model (or None)."""
+    from ffnn.train import compiled
+
+    runners: dict = {}
+    net, runners["ffnn"] = ffnn_fit_epoch(widths, bs, X, y, args.threads)
+    if args.busy:
+        runners["ffnn auto"] = ffnn_fit_epoch(widths, bs, X, y, None)[1]  # threads=None
+    if compiled.available():
+        runners["ffnn numpy"] = ffnn_fit_epoch(widths, bs, X, y, args.threads, False)[1]
+        if n_params(widths) > compiled.AUTO_MAX_PARAMS:
+            runners["ffnn numba"] = ffnn_fit_epoch(widths, bs, X, y, args.threads, True)[1]
+    runners["ffnn core"] = ffnn_core_epoch(widths, bs, X, y)
+    predictors = {"ffnn": lambda Xi, net=net: net.predict(Xi)}
+    if use_jax:
+        runners["jax step"] = jax_step_epoch(widths, bs, X, y)
+        runners["jax scan"] = jax_scan_epoch(widths, bs, X, y)
+    if torch is not None:
+        _, runners["torch"], predictors["torch"] = torch_epoch(widths, bs, X, y)
+    smodel = None
+    if use_sklearn:
+        smodel, runners["sklearn"], predictors["sklearn"] = sklearn_epoch(widths, bs, X, y)
+    return runners, predictors, smodel
+
+
+def _time_config(name, n, repeats, args, peers):
+    """Medians of the epoch times and of the inference times of every runner at one config."""
+    widths, bs = CONFIGS[name]
+    X, y = make_data(widths, n)
+    runners, predictors, smodel = _runners(widths, bs, X, y, args, *peers)
+    for run in runners.values():  # warm-up epoch (and JAX's compilation)
+        run()
+    step = matmul_step(widths, bs)
+    steps = -(-n // bs)
+    times: dict = {k: [] for k in [*runners, "limit"]}
+    cpu: dict = {k: [] for k in [*runners, "limit"]}
+    itimes: dict = {k: [] for k in predictors}
+    Xt = None if peers[0] is None else peers[0].from_numpy(X)
+
+    def limit_epoch():
+        for _ in range(steps):
+            step()
+
+    for _ in range(repeats):
+        for k, run in runners.items():
+            c = time.process_time()
+            times[k].append(time_once(run))
+            cpu[k].append(time.process_time() - c)
+        times["limit"].append(steps * time_min_of(step, 20))
+        c = time.process_time()
+        limit_epoch()
+        cpu["limit"].append(time.process_time() - c)
+        for k, pred in predictors.items():
+            src = Xt if k == "torch" else X
+
+            def infer(pred=pred, src=src):
+                for a in range(0, n, INFER_BATCH):
+                    pred(src[a : a + INFER_BATCH])
+
+            itimes[k].append(time_once(infer))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    med.update({f"cpu:{k}": statistics.median(v) for k, v in cpu.items()})
+    imed = {k: statistics.median(v) for k, v in itimes.items()}
+    skl_dtype = None if smodel is None else smodel.coefs_[0].dtype
+    return med, imed, skl_dtype
+
+
+def _verdict(name, med, skl_dtype) -> str:
+    """One line: ffnn's ratio to each peer against its target, and the fraction of the limit."""
+    tt, ts, tl, tj = TARGETS[name]
+    f = med["ffnn"]
+    parts = []
+    for peer, target in (("jax step", JAX_STEP_TARGET), ("jax scan", tj), ("torch", tt),
+                         ("sklearn", ts)):  # fmt: skip
+        if peer in med:
+            r = med[peer] / f
+            parts.append(f"vs {peer} {r:.2f}x (target {target}x: {_ok(r, target)})")
+    frac = med["limit"] / f
+    cfrac = med["cpu:limit"] / med["cpu:ffnn"]
+    goal = f" (target {100 * tl:.0f}%: {_ok(frac, tl)}; in CPU s {_ok(cfrac, tl)})" if tl else ""
+    parts.append(f"of limit {100 * frac:.0f}%, in CPU seconds {100 * cfrac:.0f}%{goal}")
+    if "ffnn numpy" in med:
+        fn = med["cpu:limit"] / med["cpu:ffnn numpy"]
+        r = med["ffnn core"] / med["ffnn numpy"]
+        parts.append(
+            f"NumPy fit: {100 * fn:.0f}% of limit in CPU s, {r:.2f}x the core step's speed "
+            f"(target >= {CORE_TARGET}: {_ok(r, CORE_TARGET)})"
+        )
+    if "ffnn auto" in med:
+        parts.append(f"threads=None (auto) {med['ffnn'] / med['ffnn auto']:.2f}x threads=n")
+    if skl_dtype is not None:
+        parts.append(f"sklearn trained in {skl_dtype}")
+    return f"{name:<6} " + "; ".join(parts)
 
 
 def main() -> None:
@@ -343,100 +592,38 @@ def main() -> None:
     for name in names:
         if name not in CONFIGS:
             sys.exit(f"unknown config {name!r}; choose among {', '.join(CONFIGS)}")
-
+    pinned = _jax_threads(args.threads) if not args.no_jax else "no jax"
     from threadpoolctl import threadpool_limits
 
-    torch = None
-    if not args.no_torch:
-        try:
-            import torch
-
-            torch.set_num_threads(args.threads)
-        except ImportError:
-            torch = None
-    use_sklearn = not args.no_sklearn
-    if use_sklearn:
-        try:
-            import sklearn  # noqa: F401
-        except ImportError:
-            use_sklearn = False
-
-    print(machine_line(args.threads))
+    peers = _peers(args)
+    busy = _busy() if args.busy else None
+    print(machine_line(args.threads) + f"; {pinned}" + ("; + 1 busy process" if busy else ""))
     print(f"n = {n:,} examples per epoch, {repeats} repeats (median), lr = {LR}, float32")
-    limits = threadpool_limits(args.threads)
     rows, infer_rows, verdicts = [], [], []
-    for name in names:
-        widths, bs = CONFIGS[name]
-        p = n_params(widths)
-        X, y = make_data(widths, n)
-        flops = 6.0 * p * n
-        runners: dict = {}
-        net, runners["ffnn"] = ffnn_fit_epoch(widths, bs, X, y)
-        runners["ffnn core"] = ffnn_core_epoch(widths, bs, X, y)
-        predictors = {"ffnn": lambda Xi, net=net: net.predict(Xi)}
-        Xt = None
-        if torch is not None:
-            tmodel, runners["torch"], tpred = torch_epoch(widths, bs, X, y)
-            Xt = torch.from_numpy(X)
-            predictors["torch"] = tpred
-        skl_dtype = None
-        if use_sklearn:
-            smodel, runners["sklearn"], spred = sklearn_epoch(widths, bs, X, y)
-            predictors["sklearn"] = spred
-        for run in runners.values():  # warm-up epoch
-            run()
-        if use_sklearn:
-            skl_dtype = smodel.coefs_[0].dtype
-        step = matmul_step(widths, bs)
-        steps = -(-n // bs)
-        times: dict = {k: [] for k in [*runners, "limit"]}
-        itimes: dict = {k: [] for k in predictors}
-        for _ in range(repeats):
-            for k, run in runners.items():
-                times[k].append(time_once(run))
-            times["limit"].append(steps * time_min_of(step, 20))
-            for k, pred in predictors.items():
-                src = Xt if k == "torch" else X
-
-                def infer(pred=pred, src=src):
-                    for a in range(0, n, INFER_BATCH):
-                        pred(src[a : a + INFER_BATCH])
-
-                itimes[k].append(time_once(infer))
-        med = {k: statistics.median(v) for k, v in times.items()}
-        imed = {k: statistics.median(v) for k, v in itimes.items()}
-        for k, t in med.items():
-            rows.append((name, k, n / t, flops / t / 1e9, med["ffnn"], t))
-        for k, t in imed.items():
-            infer_rows.append((name, k, n / t, 2.0 * p * n / t / 1e9, imed["ffnn"], t))
-        # targets
-        tt, ts, tl = TARGETS[name]
-        parts = []
-        if "torch" in med:
-            r = med["torch"] / med["ffnn"]
-            parts.append(
-                f"vs torch {r:.2f}x (target {tt}x: {_ok(r, tt)}; limit "
-                f"{med['torch'] / med['limit']:.2f}x)"
-            )
-        if "sklearn" in med:
-            r = med["sklearn"] / med["ffnn"]
-            parts.append(
-                f"vs sklearn {r:.2f}x (target {ts}x: {_ok(r, ts)}; at the matmul limit it would "
-                f"be {med['sklearn'] / med['limit']:.2f}x)"
-            )
-        frac = med["limit"] / med["ffnn"]
-        parts.append(
-            f"of limit {100 * frac:.0f}%"
-            + (f" (target {100 * tl:.0f}%: {_ok(frac, tl)})" if tl else "")
-        )
-        if skl_dtype is not None:
-            parts.append(f"sklearn trained in {skl_dtype}")
-        verdicts.append(f"{name:<6} " + "; ".join(parts))
-        del runners, predictors
-
-    limits.unregister() if hasattr(limits, "unregister") else None
+    try:
+        with threadpool_limits(args.threads):
+            for name in names:
+                widths = CONFIGS[name][0]
+                p = n_params(widths)
+                med, imed, skl_dtype = _time_config(name, n, repeats, args, peers)
+                for k, t in med.items():
+                    if not k.startswith("cpu:"):
+                        rows.append(
+                            (name, k, n / t, 6.0 * p * n / t / 1e9, med["ffnn"], t, med[f"cpu:{k}"])
+                        )
+                for k, t in imed.items():
+                    infer_rows.append(
+                        (name, k, n / t, 2.0 * p * n / t / 1e9, imed["ffnn"], t, None)
+                    )
+                verdicts.append(_verdict(name, med, skl_dtype))
+    finally:
+        if busy is not None:
+            busy.kill()
     print()
-    print("training, one epoch (median):")
+    print(
+        "training, one epoch (median; 'ffnn x': the runner's time over ffnn's; cpu s: the "
+        "process's CPU time, all threads, XLA's pool included):"
+    )
     _table(rows, ("limit",))
     print()
     print(f"inference, forward only in batches of {INFER_BATCH} (median; GFLOP/s as 2·p·n):")
@@ -445,6 +632,7 @@ def main() -> None:
     print("targets:")
     for v in verdicts:
         print("  " + v)
+    print("load average at the end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     if not args.no_memory:
         print()
         print(memory_run(args.memory_n if not args.quick else 50_000, args.threads))
@@ -457,13 +645,14 @@ def _ok(r: float, target: float) -> str:
 
 
 def _table(rows, no_ratio) -> None:
-    head = f"{'config':<7}{'runner':<11}{'samples/s':>12}{'GFLOP/s':>9}{'ffnn x':>8}{'time s':>9}"
-    print(head)
-    for name, k, rate, gf, t_ffnn, t in rows:
-        ratio = "" if k.startswith("ffnn") or k in no_ratio else f"{t / t_ffnn:.2f}"
+    head = f"{'config':<7}{'runner':<12}{'samples/s':>12}{'GFLOP/s':>9}{'ffnn x':>8}{'time s':>9}"
+    print(head + (f"{'cpu s':>9}" if rows and rows[0][6] is not None else ""))
+    for name, k, rate, gf, t_ffnn, t, c in rows:
+        ratio = "" if k == "ffnn" or k in no_ratio else f"{t / t_ffnn:.2f}"
         if k == "limit":
             ratio = f"{100 * t / t_ffnn:.0f}%"
-        print(f"{name:<7}{k:<11}{_fmt_rate(rate):>12}{gf:>9.1f}{ratio:>8}{t:>9.3f}")
+        line = f"{name:<7}{k:<12}{_fmt_rate(rate):>12}{gf:>9.1f}{ratio:>8}{t:>9.3f}"
+        print(line + ("" if c is None else f"{c:>9.3f}"))
 
 
 if __name__ == "__main__":

@@ -137,6 +137,14 @@ class Layer:
             self.vjp(P, cache, gi, tuple(o[i] for o in out), accumulate, none)
             gi[i] = 0
 
+    def per_example_sq_norm(self, P, cache, g) -> np.ndarray:
+        """‖∂(seed)/∂P(x_i)‖² for every example, (n,) in float64, from the messages g: (n, ·).
+        Generic: the per-example rows, then their squared norms."""
+        blocks = [np.zeros((g.shape[0], *s), g.dtype) for s in self.shapes]
+        self.per_example(P, cache, g, blocks, False, [False])
+        return sum(np.einsum("ij,ij->i", *(b.reshape(g.shape[0], -1),) * 2, dtype=np.float64)
+                   for b in blocks)  # fmt: skip
+
     def ntk_gram(self, P, cu, du: list, cv, dv: list, pairs) -> np.ndarray:
         """Σ over this layer's parameters of ∂(seed a)/∂P(x_i) · ∂(seed b)/∂P(x'_j) for two
         uses u, v: (len(pairs), n1, n2), from the messages du[a]: (n1, ·), dv[b]: (n2, ·)."""
@@ -301,6 +309,13 @@ class Dense(Layer):
             if s_W != 1.0:
                 GW *= s_W
             np.multiply(g, s_b, out=Gb)
+
+    @staticmethod
+    def per_example_sq_norm(params, x, g):
+        """‖s_W g_i x_iᵀ‖² + ‖s_b g_i‖² = ‖g_i‖² (s_W² ‖x_i‖² + s_b²): (n,), no (n, n_out, n_in)."""
+        W, b, s_W, s_b = params
+        gg = np.einsum("ij,ij->i", g, g, dtype=np.float64)
+        return gg * (s_W * s_W * np.einsum("ij,ij->i", x, x, dtype=np.float64) + s_b * s_b)
 
     @staticmethod
     def ntk_gram(params, xu, du, xv, dv, pairs):

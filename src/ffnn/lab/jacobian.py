@@ -42,6 +42,8 @@ __all__ = [
     "sensitivities",
     "param_jacobian",
     "per_example_gradients",
+    "PerExampleGradients",
+    "per_example_factors",
     "input_jacobian",
     "GradientRank",
     "gradient_rank",
@@ -142,6 +144,97 @@ def per_example_gradients(
         raise FFNNError(f"out must have shape ({n}, {net.n_params}), got {out.shape}")
     per_example_sweep(net, trace, message_sweep(net, trace, delta), net.param_views(out))
     return out
+
+
+@dataclass
+class PerExampleGradients:
+    """The per-example gradients g_i = ∂ℓ(y_i, f(x_i))/∂θ of a minibatch, kept as factors.
+
+    Row i of the m × p matrix is never formed unless asked for: at every node u of a layer with
+    parameters the factors are the node's cache (for Dense its input x_u: (m, n_in)) and the
+    per-example sensitivity Δ_u = ∂ℓ_i/∂value_u: (m, n_u) (δ_i^(l) of the notes, not summed over
+    the batch). For a Dense layer g_i's block is s_W Δ_u[i] x_u[i]ᵀ (and s_b Δ_u[i]), so
+
+        g_i · g_j = Σ_layers Σ_{u,v uses of the layer} s_W² (Δ_u[i]·Δ_v[j]) (x_u[i]·x_v[j])
+                                                        + s_b² Δ_u[i]·Δ_v[j]
+
+    (each layer's ``ntk_gram`` rule); on a chain ‖g_i‖² = Σ_l ‖δ_i^(l)‖² (s_W² ‖x_i^(l-1)‖² + s_b²).
+    ``uses``: [(layer index k, node index, Sensitivity)]; ``msgs[-1]``: ∂ℓ_i/∂z^(L+1).
+    """
+
+    net: Network
+    trace: Trace
+    uses: list
+    msgs: list
+
+    @property
+    def n(self) -> int:
+        return self.msgs[-1].shape[0]
+
+    def _pairs(self):
+        for a, (k, _, u) in enumerate(self.uses):
+            for k2, _, v in self.uses[a:]:
+                if k2 == k:
+                    yield u, v, 1.0 if u is v else 2.0  # u ≠ v: (u, v) and (v, u) alike
+
+    def gram(self) -> np.ndarray:
+        """G: (m, m), G_ij = g_i · g_j (float64 accumulation of each layer's float products)."""
+        G = np.zeros((self.n, self.n), dtype=np.float64)
+        for u, v, w in self._pairs():
+            Guv = u.rules.ntk_gram(u.P, u.cache, u.delta, v.cache, v.delta, [(0, 0)])[0]
+            G += w * (Guv if w == 1.0 else 0.5 * (Guv + Guv.T))
+        return G
+
+    def sq_norms(self) -> np.ndarray:
+        """‖g_i‖² for every example: (m,); each layer's ``per_example_sq_norm`` rule (for Dense
+        from the factors' row norms) when each layer is used once, else diag(G)."""
+        if len({k for k, _, _ in self.uses}) < len(self.uses):  # a shared layer: cross terms
+            return np.diag(self.gram()).copy()
+        out = np.zeros(self.n, dtype=np.float64)
+        for _, _, u in self.uses:
+            out += u.rules.per_example_sq_norm(u.P, u.cache, u.delta[0])
+        return out
+
+    def dot(self, v: np.ndarray) -> np.ndarray:
+        """g_i · v for every example: (m,), v: (p,) laid out like θ. Per layer, R{value_u}
+        along V_k alone (its ``jvp`` rule with R{inputs} = 0) against Δ_u."""
+        V = self.net.param_views(np.asarray(v, dtype=self.net.dtype))
+        out = np.zeros(self.n, dtype=np.float64)
+        for k, i, u in self.uses:
+            rx = [None] * len(self.net._parents[i])
+            r = u.rules.jvp(u.P, u.cache, rx, V[k])
+            out += np.einsum("ij,ij->i", u.delta[0], r, dtype=np.float64)
+        return out
+
+    def mean(self) -> np.ndarray:
+        """The batch gradient (1/m) Σ_i g_i: (p,), from the same messages."""
+        return self.net.backward(self.trace, self.msgs[-1] / self.n).theta.copy()
+
+    def materialize(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The m × p matrix of rows g_i (what :func:`per_example_gradients` returns)."""
+        if out is None:
+            out = np.empty((self.n, self.net.n_params), dtype=self.net.dtype)
+        per_example_sweep(self.net, self.trace, self.msgs, self.net.param_views(out))
+        return out
+
+
+def per_example_factors(net: Network, X, y, loss="mse") -> PerExampleGradients:
+    """Per-example gradients of a minibatch as factors (see :class:`PerExampleGradients`): one
+    forward pass and one backward message pass, O(m p) work and no m × p array. Ask it for
+    ``sq_norms()``, ``gram()``, ``dot(v)``, ``mean()`` or the matrix itself, ``materialize()``."""
+    loss = get_loss(loss)
+    loss.check_output(net.output)
+    z, trace = net.forward(X)
+    _, delta = loss.value_and_delta(z, y, net.output)
+    delta = delta * z.shape[0]  # ∂ℓ_i/∂z_i: the loss's delta carries the 1/m of the mean
+    msgs = message_sweep(net, trace, delta)
+    uses = []
+    for i, layer, P, _, k, _ in net._steps():
+        if k is not None and msgs[i] is not None:
+            uses.append((k, i, Sensitivity(k, layer, P, trace.caches[i], [msgs[i]])))
+    msgs = list(msgs)
+    msgs[-1] = delta
+    return PerExampleGradients(net, trace, uses, msgs)
 
 
 def input_jacobian(net: Network, X, *, wrt: str = "z") -> np.ndarray:

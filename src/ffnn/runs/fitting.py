@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -17,22 +16,11 @@ from ffnn.runs.stopping import fit_metrics, monitor
 from ffnn.train.stopping import EarlyStopping
 
 
-@contextlib.contextmanager
 def blas_threads(spec: str, n_params: int):
-    """Limit the BLAS threads while training. "auto": one thread for networks under a million
-    parameters, whose small matrix products only lose time to thread start-up and to waiting for
-    a busy core; otherwise the BLAS default."""
-    n = (1 if n_params < 1_000_000 else None) if spec == "auto" else int(spec)
-    if n is None:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        yield
-        return
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
+    """The BLAS threads while training ("auto" or a count): see :mod:`ffnn.train.threads`."""
+    from ffnn.train.threads import blas_threads as _blas_threads
+
+    return _blas_threads(spec, n_params)
 
 
 def fit_prepared(prep: PreparedRun, callbacks: Sequence[Callable] = ()):
@@ -60,7 +48,8 @@ def fit_prepared(prep: PreparedRun, callbacks: Sequence[Callable] = ()):
                     metrics=fit_metrics(prep.dataset.task, prep.output),
                     callbacks=[lambda _net, _ep, logs: records.append(dict(logs)), *rules,
                                *callbacks],
-                    rng=cfg.seed, progress=cfg.progress, **prep.optimizer_options,
+                    rng=cfg.seed, progress=cfg.progress, threads=cfg.threads,
+                    **prep.optimizer_options,
                 )  # fmt: skip
         except KeyboardInterrupt:  # a second Ctrl-C: fit stopped at once
             interrupted = True

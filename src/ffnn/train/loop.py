@@ -38,6 +38,7 @@ from ffnn.train.optimizers import Optimizer, get_optimizer
 from ffnn.train.schedules import get_schedule
 from ffnn.train.step import Batches, Diverged, Trainer
 from ffnn.train.stopping import EarlyStopping, GradTolerance, LossTolerance, diverged_message
+from ffnn.train.threads import blas_threads
 from ffnn.train.weights import check_weights
 
 __all__ = ["fit"]
@@ -105,6 +106,8 @@ def fit(
     state: dict | None = None,
     checkpoint_every: int = 1,
     shuffle: bool = True,
+    threads: int | str | None = None,
+    compiled: bool | None = None,
     sample_weight=None,
     **optimizer_hyperparameters,
 ) -> History:
@@ -135,6 +138,12 @@ def fit(
         the end; ``resume`` : such a file to continue from, exactly.
     state : ``History.state`` of an earlier fit, to continue its optimizer state (partial fit).
     shuffle : draw a new permutation each epoch (False: the data's order).
+    threads : BLAS threads while training: a number, or None/"auto" (1 thread for networks under
+        a million parameters, else the BLAS default; see :mod:`ffnn.train.threads`).
+    compiled : run whole epochs of plain SGD through the compiled path
+        (:mod:`ffnn.train.compiled`, needs Numba) — None: when Numba is installed and the run is
+        one it supports; False: always the NumPy step loop (the reference); True: insist (an
+        FFNNError says why a run is not supported).
     sample_weight : weights w_i >= 0 (n,): every batch's loss (and δ) is the weighted mean
         Σ w_i ℓ_i / Σ w_i, and so are ``train_loss`` and ``val_loss`` (a validation fraction
         keeps its examples' weights; a tuple (X_val, y_val, w_val) may give them), see
@@ -147,19 +156,15 @@ def fit(
     )  # fmt: skip
     rng, ck, rng_initial = _random_state(rng, resume, net)
     val, batches = _data(net, loss, X, y, validation, rng, sample_weight, batch_size, shuffle)
-    opt = _build_optimizer(
-        optimizer, lr, schedule, optimizer_hyperparameters, batches.steps,
-        _run_epochs(state, epochs),
-    )  # fmt: skip
+    steps = (batches.steps, _run_epochs(state, epochs))  # per epoch, and the run's epochs
+    opt = _build_optimizer(optimizer, lr, schedule, optimizer_hyperparameters, *steps)
     rules = _rules(early_stopping, tol_loss, tol_grad, net.theta)
     run = _Run(net, loss, opt, batches, rules, list(callbacks), metric_fns, val[:2], rng)
-    run.checkpoint, run.checkpoint_every, run.wv = checkpoint, checkpoint_every, val[2]
-    run.rng_initial, run.t_start, run.target = rng_initial, t_start, int(epochs)
-    _start(run, ck, resume, state, int(epochs))
-    diverged = run.run(progress)
-    if diverged is not None:
-        warnings.warn(diverged, RuntimeWarning, stacklevel=2)
-    return run.finish()
+    _keep(run, checkpoint, checkpoint_every, val[2], rng_initial, t_start, int(epochs))
+    _start(run, ck, resume, state, int(epochs), compiled)
+    with blas_threads(threads, net.n_params):
+        diverged = run.run(progress)
+    return _finish(run, diverged)
 
 
 def _random_state(rng, resume, net: Network):
@@ -184,6 +189,20 @@ def _data(net, loss, X, y, validation, rng, sample_weight, batch_size, shuffle):
     return (Xv, Yv, wv), Batches(net, X, Y, batch_size, rows, shuffle, weights=w)
 
 
+def _keep(run: _Run, checkpoint, checkpoint_every: int, wv, rng_initial, t_start, target):
+    """The run's bookkeeping: its checkpoint file and period, the validation weights (or None),
+    the generator's state at the start, the start time and the last epoch to run."""
+    run.checkpoint, run.checkpoint_every, run.wv = checkpoint, checkpoint_every, wv
+    run.rng_initial, run.t_start, run.target = rng_initial, t_start, target
+
+
+def _finish(run: _Run, diverged: str | None) -> History:
+    """The run's History; a warning (at fit's caller) first when training diverged."""
+    if diverged is not None:
+        warnings.warn(diverged, RuntimeWarning, stacklevel=3)
+    return run.finish()
+
+
 def _run_epochs(state, epochs: int) -> int:
     """The epochs the schedule is sized to: ``epochs``, or the earlier fit's plus ``epochs``."""
     if state is None:
@@ -191,14 +210,15 @@ def _run_epochs(state, epochs: int) -> int:
     return int(state.get("epoch", 0)) + epochs
 
 
-def _start(run: _Run, ck, resume, state, epochs: int) -> None:
-    """Set ``run`` to continue a checkpoint (``resume``) or an earlier fit's ``state``, and
-    its previous θ to the current one."""
+def _start(run: _Run, ck, resume, state, epochs: int, compiled: bool | None) -> None:
+    """Set ``run`` to continue a checkpoint (``resume``) or an earlier fit's ``state``, its
+    previous θ to the current one, and its step loop compiled or not (fit's ``compiled``)."""
     if ck is not None:
         run.resume(ck, resume)
     elif state is not None:
         run.go_on(state, epochs)
     np.copyto(run.trainer.prev, run.net.theta)
+    run.trainer.use_compiled(compiled)
 
 
 def _rules(early_stopping, tol_loss, tol_grad, theta) -> list:

@@ -33,6 +33,8 @@ from ffnn.train.weights import weigh
 
 __all__ = ["Batches", "Trainer", "Diverged"]
 
+CHUNK = 256  # compiled steps between two looks at the stop flag (Ctrl-C)
+
 
 class Diverged(Exception):
     """A non-finite loss, gradient or θ at ``step`` (0-based) of ``epoch``; ``restore``: θ must
@@ -161,6 +163,29 @@ class Trainer:
         self.grad = net.gradient_buffer()
         self.prev = self.theta.copy()  # θ before the last step: what a diverged step falls back to
         self.pos, self.loss_sum, self.gsq_sum, self.n_batches = 0, 0.0, 0.0, 0
+        self.compiled = None  # an ffnn.train.compiled.Epochs when use_compiled chose it
+
+    def use_compiled(self, compiled: bool | None) -> None:
+        """Run ``epoch`` through the compiled path (:mod:`ffnn.train.compiled`): None: when Numba
+        is installed, the run is supported and the network has at most ``AUTO_MAX_PARAMS``
+        parameters; True: whenever supported (FFNNError otherwise); False: never (NumPy)."""
+        self.compiled = None
+        if compiled is False or self.batches is None:
+            return
+        if self.batches.weights is not None:  # sample weights: the NumPy path (ffnn.train.weights)
+            if compiled:
+                raise FFNNError(
+                    "compiled=True, but this run is not supported by the compiled path: "
+                    "sample weights (pass compiled=None or False)"
+                )
+            return
+        from ffnn.train import compiled as _compiled
+
+        if compiled:
+            self.compiled = _compiled.require(self.net, self.loss, self.optimizer, self.batches)
+        elif self.net.n_params <= _compiled.AUTO_MAX_PARAMS:
+            p = _compiled.plan(self.net, self.loss, self.optimizer, self.batches)
+            self.compiled = None if isinstance(p, str) else p
 
     def step(self, xb: np.ndarray, yb: np.ndarray, workspace=None, wb=None) -> tuple[float, float]:
         """One step on the batch (X_B: (B, n_0), Y_B: (B, n_out)): returns (L_B, ‖g‖²).
@@ -193,10 +218,24 @@ class Trainer:
         if self.pos == 0:
             b.new_epoch(rng)
             self.loss_sum, self.gsq_sum, self.n_batches = 0.0, 0.0, 0
-        step, batch, steps, bs = self.step, b.batch, b.steps, b.batch_size
         if b.weights is not None:
             return self._weighted_epoch(epoch, stop, progress)
         tick = getattr(progress, "every", 0)
+        if self.compiled is not None:
+            s = self._compiled_steps(epoch, stop, progress, tick)
+        else:
+            s = self._numpy_steps(epoch, stop, progress, tick)
+        if s < b.steps:
+            return False
+        self.pos = 0
+        if not np.isfinite(self.theta).all():  # the epoch's last step left θ non-finite
+            raise Diverged("the parameter vector", "not finite", True, epoch, s - 1)
+        return True
+
+    def _numpy_steps(self, epoch: int, stop, progress, tick: int) -> int:
+        """The epoch's steps from ``pos`` on, one ``step`` each; returns the next step."""
+        b = self.batches
+        step, batch, steps, bs = self.step, b.batch, b.steps, b.batch_size
         s, loss_sum, gsq_sum = self.pos, self.loss_sum, self.gsq_sum
         try:
             while s < steps:
@@ -215,12 +254,26 @@ class Trainer:
         finally:
             self.n_batches += s - self.pos
             self.pos, self.loss_sum, self.gsq_sum = s, loss_sum, gsq_sum
-        if s < steps:
-            return False
-        self.pos = 0
-        if not np.isfinite(self.theta).all():  # the epoch's last step left θ non-finite
-            raise Diverged("the parameter vector", "not finite", True, epoch, s - 1)
-        return True
+        return s
+
+    def _compiled_steps(self, epoch: int, stop, progress, tick: int) -> int:
+        """The epoch's steps from ``pos`` on, in compiled runs of ``tick`` (else CHUNK) steps,
+        ``stop`` checked between runs; returns the next step."""
+        c, b = self.compiled, self.batches
+        idx, chunk, s = c.indices(), tick or CHUNK, self.pos
+        while s < b.steps:
+            if stop is not None and stop.hit:
+                break
+            done, status, lsum, gsum = c.run(self, idx, s, min(b.steps, (s // chunk + 1) * chunk))
+            s += done
+            self.n_batches += done
+            self.pos, self.loss_sum, self.gsq_sum = s, self.loss_sum + lsum, self.gsq_sum + gsum
+            if status:
+                what = "loss" if status == 1 else "gradient norm"
+                raise Diverged(what, c.diverged_value, status == 1, epoch, s)
+            if tick and s % tick == 0:
+                progress(self.loss_sum / (s * b.batch_size), s)
+        return s
 
     def _weighted_epoch(self, epoch: int, stop, progress) -> bool:
         """``epoch`` with sample weights: each step weighted, the running sum Σ_B (Σ_B w) L_B."""

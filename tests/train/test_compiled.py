@@ -1,0 +1,157 @@
+"""The compiled epoch (Numba) against the NumPy step loop, the reference: the same run to float32
+rounding (float64: to 1e-9), the runs it refuses, divergence, and Ctrl-C-style stops."""
+
+import numpy as np
+import pytest
+
+import ffnn
+from ffnn.errors import FFNNError
+from ffnn.train import compiled as C
+from ffnn.train import fit
+
+pytest.importorskip("numba")
+
+CASES = [  # widths, activations, output, loss, batch, validation, shuffle
+    ([1, 16, 16, 1], "relu", "identity", "mse", 16, None, True),
+    ([3, 12, 8, 4], ["tanh", "sigmoid"], "softmax", "cross_entropy", 7, 0.25, True),
+    ([2, 9, 3], "identity", "identity", "mse", 10, None, False),
+    ([5, 6, 6, 6, 2], ["relu", "tanh", "relu"], "softmax", "cross_entropy", None, None, True),
+]
+
+
+def _data(widths, output, n=90, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, widths[0]))
+    if output == "softmax":
+        return X, rng.integers(0, widths[-1], n)
+    return X, np.sin(X[:, :1] * 2 + X[:, -1:]) @ np.ones((1, widths[-1]))
+
+
+def _run(case, compiled, dtype, epochs=12):
+    widths, act, output, loss, bs, val, shuffle = case
+    X, y = _data(widths, output)
+    net = ffnn.mlp(widths, act, output=output, rng=1, dtype=dtype)
+    h = fit(net, X.astype(dtype), y, loss, lr=0.1, batch_size=bs, epochs=epochs, validation=val,
+            shuffle=shuffle, progress=False, compiled=compiled, rng=3)  # fmt: skip
+    return net.theta.copy(), h
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_whole_run_agrees_with_the_numpy_path(case):
+    for dtype, rtol in ((np.float32, 2e-4), (np.float64, 1e-9)):
+        theta_np, h_np = _run(case, False, dtype)
+        theta_c, h_c = _run(case, True, dtype)
+        scale = np.abs(theta_np).max()
+        np.testing.assert_allclose(theta_c, theta_np, rtol=rtol, atol=rtol * scale)
+        np.testing.assert_allclose(h_c["train_loss"], h_np["train_loss"], rtol=10 * rtol)
+        np.testing.assert_allclose(h_c["grad_norm"], h_np["grad_norm"], rtol=10 * rtol)
+        assert h_c["step"] == h_np["step"]
+        assert not np.array_equal(theta_np, _run(case, False, dtype, epochs=1)[0])  # it trained
+
+
+def test_fit_takes_the_compiled_path_by_itself_for_a_small_supported_run():
+    net = ffnn.mlp([2, 8, 1], "tanh", rng=0)
+    X, y = _data([2, 8, 1], "identity")
+    trainer = _trainer_of(net, X, y, None)
+    assert isinstance(trainer.compiled, C.Epochs)
+    assert _trainer_of(net, X, y, False).compiled is None
+    assert _trainer_of(net, X, y, None, optimizer="adam").compiled is None
+
+
+def _trainer_of(net, X, y, compiled, optimizer="sgd"):
+    from ffnn.train.step import Batches, Trainer
+
+    loss = ffnn.get_loss("mse")
+    opt = ffnn.train.get_optimizer(optimizer, 0.1)
+    Y = y.astype(net.dtype)
+    trainer = Trainer(net, loss, opt, Batches(net, X.astype(net.dtype), Y, 8))
+    trainer.use_compiled(compiled)
+    return trainer
+
+
+@pytest.mark.parametrize(
+    "build, kw, reason",
+    [
+        (lambda: ffnn.mlp([2, 4, 1], "relu", rng=0), {"optimizer": "adam"}, "plain SGD"),
+        (
+            lambda: ffnn.mlp([2, 4, 1], "relu", rng=0),
+            {"momentum": 0.9, "optimizer": "momentum"},
+            "plain SGD",
+        ),  # fmt: skip
+        (lambda: ffnn.mlp([2, 4, 1], "leaky_relu", rng=0), {}, "leaky_relu"),
+        (lambda: ffnn.mlp([2, 4, 1], "relu", rng=0), {"loss": "mae"}, "loss 'mae'"),
+    ],
+)
+def test_unsupported_runs_are_refused_with_the_reason(build, kw, reason):
+    X, y = _data([2, 4, 1], "identity")
+    kw = {"loss": "mse", **kw}
+    with pytest.raises(FFNNError, match=reason):
+        fit(build(), X, y, epochs=1, progress=False, compiled=True, **kw)
+    fit(build(), X, y, epochs=1, progress=False, **kw)  # None: the NumPy path, silently
+
+
+def test_a_dag_is_refused():
+    from ffnn.core.graph import Network
+    from ffnn.core.layers import Act, Add, Dense, Input
+
+    x = Input(2)
+    h = Act("relu")(Dense(4)(x))
+    out = Dense(1)(Add()(h, Act("tanh")(Dense(4)(x))))
+    net = Network(x, out, rng=0)
+    assert "chain" in C.plan(net, ffnn.get_loss("mse"), ffnn.train.get_optimizer("sgd", 0.1),
+                             _trainer_of(ffnn.mlp([2, 4, 1], rng=0), *_data([2, 4, 1],
+                                         "identity"), False).batches)  # fmt: skip
+
+
+def test_divergence_keeps_finite_parameters_like_the_numpy_path():
+    X, y = _data([2, 16, 1], "identity", n=64)
+    results = []
+    for compiled in (False, True):
+        net = ffnn.mlp([2, 16, 1], "relu", rng=0)
+        with pytest.warns(RuntimeWarning, match="diverged"):
+            h = fit(net, X, 100 * y, lr=50.0, epochs=50, progress=False, compiled=compiled)
+        assert h.diverged and np.all(np.isfinite(net.theta))
+        L, _ = net.loss_and_grad(X, 100 * y, "mse")
+        assert np.isfinite(L)
+        results.append(h.stop_reason.split(":")[0])
+    assert results[0] == results[1]  # the same epoch and step
+
+
+def test_a_stop_between_chunks_resumes_to_the_same_bits(monkeypatch):
+    """The compiled steps run in chunks with the stop flag read between them; stopping after a
+    chunk and going on gives the bits of the run that never stopped."""
+    from ffnn.train import step as step_mod
+
+    monkeypatch.setattr(step_mod, "CHUNK", 3)
+    X, y = _data([2, 8, 1], "identity", n=80)
+    a = ffnn.mlp([2, 8, 1], "tanh", rng=0)
+    ta = _trainer_of(a, X, y, True)
+    ta.epoch(1, np.random.default_rng(5))
+    b = ffnn.mlp([2, 8, 1], "tanh", rng=0)
+    tb = _trainer_of(b, X, y, True)
+
+    class StopOnce:
+        checks = 0
+
+        @property
+        def hit(self):
+            self.checks += 1
+            return self.checks == 3  # after two chunks
+
+    assert not tb.epoch(1, np.random.default_rng(5), stop=StopOnce())
+    assert tb.pos == 6
+    assert tb.epoch(1, np.random.default_rng(99))  # the order drawn before is kept
+    np.testing.assert_array_equal(a.theta, b.theta)
+    assert ta.record(1) == tb.record(1)
+
+
+def test_sample_weights_take_the_numpy_path():
+    X, y = _data([2, 4, 1], "identity")
+    w = np.linspace(0.5, 2.0, X.shape[0])
+    with pytest.raises(FFNNError, match="sample weights"):
+        fit(ffnn.mlp([2, 4, 1], rng=0), X, y, epochs=1, progress=False, compiled=True,
+            sample_weight=w)  # fmt: skip
+    a, b = ffnn.mlp([2, 4, 1], rng=0), ffnn.mlp([2, 4, 1], rng=0)
+    fit(a, X, y, epochs=2, progress=False, sample_weight=w)
+    fit(b, X, y, epochs=2, progress=False, sample_weight=w, compiled=False)
+    np.testing.assert_array_equal(a.theta, b.theta)
