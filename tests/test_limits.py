@@ -26,3 +26,16 @@ def test_check_bytes_names_both_figures(monkeypatch):
     ):
         check_bytes(2 * 2**20, "thing", "do less")
     assert format_bytes(728 * 2**40) == "728.0 TiB" and format_bytes(12) == "12 B"
+
+
+def test_off_lifts_the_limit_and_runs_share_it(monkeypatch):
+    import math
+
+    from ffnn.runs.sizes import limit_bytes
+
+    monkeypatch.setenv("FFNN_MAX_BYTES", "off")
+    assert memory_limit() == math.inf
+    check_bytes(2**60, "anything", "no fix")
+    monkeypatch.setenv("FFNN_MAX_BYTES", "3M")
+    assert limit_bytes(None) == memory_limit() == 3 * 2**20
+    assert limit_bytes(1024.0) == 1024.0

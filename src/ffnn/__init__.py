@@ -7,6 +7,7 @@
 >>> grad = net.backward(trace, delta).theta         # ∂L/∂θ, flat, laid out like net.theta
 """
 
+from ffnn import plot  # noqa: F401  (ffnn.plot.plot_history, ffnn.plot.LivePlot, ...)
 from ffnn.core import *  # noqa: F403
 from ffnn.core import __all__ as _core_all
 from ffnn.diagnosis import diagnose

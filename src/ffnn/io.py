@@ -136,7 +136,19 @@ def _fill(net: Network, tensors: dict[str, np.ndarray], path) -> None:
 
 # --- models ------------------------------------------------------------------------------------
 def save_model(path: str | os.PathLike, net: Network, metadata: dict | None = None) -> None:
-    """Save the architecture and θ of ``net`` (and JSON-able ``metadata``) to ``path``."""
+    """Save the architecture and θ of ``net`` (and JSON-able ``metadata``) to ``path``.
+
+    The file is safetensors (no pickle): one tensor per parameter block W^(l): (n_l, n_{l-1})
+    and b^(l): (n_l,), and the network's :meth:`~ffnn.core.Network.config` with ``metadata`` as
+    JSON in the header. It is written atomically (a temporary file, then ``os.replace``), so an
+    error never leaves half a file. :func:`load_model` reads it back, bit for bit.
+
+    >>> net = ffnn.mlp([4, 8, 3], "relu", output="softmax", rng=0)
+    >>> ffnn.save_model("model.safetensors", net, {"classes": ["a", "b", "c"]})  # doctest: +SKIP
+    >>> net2, meta = ffnn.load_model("model.safetensors")                     # doctest: +SKIP
+    >>> bool((net2.theta == net.theta).all()), meta["classes"]                # doctest: +SKIP
+    (True, ['a', 'b', 'c'])
+    """
     if not isinstance(net, Network):
         raise FFNNError(f"save_model needs a Network, got {type(net).__name__}")
     header = {"format": MODEL_FORMAT, "network": net.config(), "metadata": metadata or {}}
@@ -151,6 +163,15 @@ def load_model(
     ``limit``: the most bytes its declared parameters may take (default: half the available
     memory, or ``FFNN_MAX_BYTES``; see :mod:`ffnn.limits`). ``allow_nonfinite``: load NaN/inf
     parameters instead of refusing them (for debugging a diverged model).
+
+    The network comes back with the same graph, dtype and θ, bit for bit; ``metadata`` is the
+    dict given to :func:`save_model` (for a model of ``ffnn train``: the preprocessing, the
+    training configuration and the metrics). A file that is not an ffnn model, is truncated or
+    declares impossible shapes raises :class:`~ffnn.errors.FFNNError` saying so.
+
+    >>> net, meta = ffnn.load_model("runs/digits/model.safetensors")  # doctest: +SKIP
+    >>> net.widths, sorted(meta)                                       # doctest: +SKIP
+    ([64, 256, 10], ['created', 'data', 'ffnn', 'metrics', 'preprocessor', 'training'])
     """
     tensors, header = _read(path, "model", limit)
     fmt = header.get("format")

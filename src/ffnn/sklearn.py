@@ -779,17 +779,171 @@ class _BaseFFNN(BaseEstimator):
 
 
 class FFNNClassifier(ClassifierMixin, _BaseFFNN):
-    """A feed-forward network classifier with MLPClassifier's interface (see the module doc).
+    """A feed-forward network classifier with MLPClassifier's parameters, trained by ffnn.
 
-    Binary and multi-label targets get one sigmoid output per label and binary cross-entropy;
-    multiclass targets a softmax output and cross-entropy. Labels may be any hashable values
-    (``classes_`` holds them in sorted order); y may be a 2-D 0/1 indicator matrix for
-    multi-label classification.
+    The network is z^(1) = W^(1) x + b^(1), x^(l) = σ(z^(l)), …, f(x) = φ_out(z^(L+1)) with
+    the hidden widths ``hidden_layer_sizes``. Multiclass targets get a softmax output and
+    cross-entropy; binary and multi-label targets one sigmoid output per label and binary
+    cross-entropy, as in scikit-learn. Labels may be any hashable values (``classes_`` holds them
+    sorted); y may be a 2-D 0/1 indicator matrix for multi-label classification. Training is
+    :func:`ffnn.fit` for the stochastic solvers, or SciPy's L-BFGS-B on the flat θ.
 
-    Fitted attributes: ``classes_``, ``n_features_in_``, ``feature_names_in_`` (when X has string
-    column names), ``network_``, ``coefs_``, ``intercepts_``, ``loss_``, ``loss_curve_``,
-    ``best_loss_``, ``validation_scores_``, ``best_validation_score_``, ``n_iter_``, ``t_``,
-    ``n_outputs_``, ``n_layers_``, ``out_activation_``, ``history_``.
+    Every parameter of :class:`sklearn.neural_network.MLPClassifier` is accepted with the same
+    name, default and meaning, so ``from ffnn.sklearn import FFNNClassifier as MLPClassifier``
+    is a one-line switch; the parameters after ``max_fun`` are ffnn's additions.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default (100,)
+        The hidden widths n_1, …, n_L; the ith element is the number of units of the ith
+        hidden layer. The input width n_0 and output width n_{L+1} come from the data.
+    activation : str or sequence of str, default "relu"
+        σ of the hidden layers: "identity", "logistic" (= "sigmoid"), "tanh", "relu", or any
+        ffnn activation ("leaky_relu", "elu", "gelu", "softplus", "erf", …); a list gives one
+        name per hidden layer (ffnn extension).
+    solver : str or ffnn.train.Optimizer, default "adam"
+        "adam", "sgd" (with ``momentum`` and ``nesterovs_momentum``) or "lbfgs" (SciPy's
+        L-BFGS-B on the flat θ, full batch), as in scikit-learn; ffnn adds "gd" (plain SGD, no
+        momentum), "momentum", "nesterov", "rmsprop" and "adamw", or an Optimizer object that
+        carries its own learning rate and schedule.
+    alpha : float, default 1e-4
+        Strength of the L2 penalty on the weights W^(l) (not the biases): each step adds
+        α W / B to ∂L/∂W, B the nominal batch size, as in scikit-learn.
+    batch_size : int, "auto" or None, default "auto"
+        Examples per step: "auto" is min(200, n_train); an int is clipped to [1, n_train] (with
+        a warning); None is full-batch gradient descent (ffnn extension). Unused by "lbfgs".
+    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
+        The step-size rule for ``solver="sgd"``, exactly as in scikit-learn: constant η;
+        η_t = η / (t + 1)^power_t with t the samples seen; or η divided by 5 each time the
+        stopping rule fires (stop when η ≤ 1e-6). Ignored by the other solvers; ``schedule``
+        gives any solver a schedule.
+    learning_rate_init : float, default 1e-3
+        The initial step size η (not used by "lbfgs").
+    power_t : float, default 0.5
+        The exponent of "invscaling".
+    max_iter : int, default 200
+        The maximum number of epochs (stochastic solvers) or of iterations ("lbfgs").
+    shuffle : bool, default True
+        Draw a new order of the training examples every epoch.
+    random_state : int, numpy.random.RandomState or None, default None
+        An int seeds the ``numpy.random.Generator`` that draws the initial θ, the validation
+        split and the shuffling, in that order, so a fit is reproducible; a RandomState gives
+        that generator its seed; None draws fresh entropy.
+    tol : float, default 1e-4
+        Tolerance of the stopping rule: without early stopping, stop when the training loss has
+        not fallen below ``best_loss_ - tol`` for more than ``n_iter_no_change`` epochs; with
+        it, when the validation score has not risen above ``best_validation_score_ + tol``.
+        For "lbfgs", the gradient tolerance.
+    verbose : bool, default False
+        Print the loss (and validation score) after every epoch.
+    warm_start : bool, default False
+        ``fit`` continues from the previous ``network_`` (same architecture) instead of a new
+        initialization.
+    momentum : float, default 0.9
+        Momentum of ``solver="sgd"``, in [0, 1].
+    nesterovs_momentum : bool, default True
+        Nesterov's momentum for ``solver="sgd"`` when ``momentum > 0``.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the training data (stratified for a classifier),
+        stop when its score stops improving (see ``tol``) and restore the weights of the best
+        epoch.
+    validation_fraction : float, default 0.1
+        The share held out for early stopping, in (0, 1).
+    beta_1, beta_2 : float, default 0.9 and 0.999
+        Adam's decay rates of the first and second moment estimates, in [0, 1).
+    epsilon : float, default 1e-8
+        Adam's ε (here outside the bias correction, m̂ / (√v̂ + ε)).
+    n_iter_no_change : int, default 10
+        Epochs without an improvement of more than ``tol`` before stopping.
+    max_fun : int, default 15000
+        The maximum number of loss evaluations of "lbfgs".
+    loss : {"log_loss", "mse"}, default "log_loss"
+        "log_loss" is cross-entropy (softmax, multiclass) or binary cross-entropy (sigmoid
+        outputs); "mse" is the notes' 1/n Σ‖y − f‖² on the one-hot targets, same outputs.
+    schedule : str, dict, callable or None, default None
+        An ffnn schedule s(t) multiplying η at step t ("cosine", "warmup+cosine", "step",
+        "exponential", …; see :func:`ffnn.train.get_schedule`), for any stochastic solver.
+    init : "auto", str, float, dict or ffnn.Init, default "auto"
+        The initialization of W and b: "auto" is MLPClassifier's (Glorot uniform,
+        W ~ U(±√(6 / (n_in + n_out))), zero biases); a scheme name ("he", "lecun", "glorot"),
+        a number C_W (Var W = C_W / n_in), a dict of :class:`ffnn.Init` fields, or an Init.
+    parameterization : {"standard", "ntk"} or None, default None
+        The NTK parameterization scales each layer's output by 1/√n_in instead of the weights
+        (the lab's infinite-width theory); None keeps the one of ``init``.
+    dtype : {"float32", "float64"} or None, default None
+        The float type of θ and of the computation: None follows X (float32 when X is float32,
+        else float64), as scikit-learn does; "float32" is about twice as fast. Predictions are
+        float64 in every mode.
+    optimizer_params : dict or None, default None
+        Further hyperparameters of the ffnn optimizer (rho, weight_decay, clip_norm, …).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,), or list of such arrays for multi-label y
+        The class labels, sorted.
+    n_features_in_ : int
+        The number of input columns n_0 seen by ``fit``.
+    feature_names_in_ : ndarray of str, shape (n_0,)
+        The column names of X, when X had string column names (a DataFrame).
+    network_ : ffnn.Network
+        The trained network: ``network_(X)`` is f(x), and every lab tool applies to it.
+    history_ : ffnn.History
+        The per-epoch records of the last ``fit`` or ``partial_fit`` (loss, validation score,
+        gradient norm, step size, time).
+    coefs_ : list of ndarray
+        ``coefs_[l]`` is W^(l+1)ᵀ: (n_l, n_{l+1}), MLPClassifier's layout; a view into θ.
+    intercepts_ : list of ndarray
+        ``intercepts_[l]`` is b^(l+1): (n_{l+1},); a view into θ.
+    loss_ : float
+        The training loss of the last epoch (penalty included, scikit-learn's definition).
+    loss_curve_ : list of float
+        The training loss of every epoch (stochastic solvers).
+    best_loss_ : float or None
+        The lowest training loss seen (None with early stopping).
+    validation_scores_ : list of float or None
+        The validation score of every epoch, with early stopping (else None).
+    best_validation_score_ : float or None
+        The best validation score, with early stopping (else None).
+    n_iter_ : int
+        The number of epochs (or L-BFGS iterations) run.
+    t_ : int
+        The number of training samples seen (epochs × n_train for the stochastic solvers).
+    n_outputs_ : int
+        n_{L+1}, the number of outputs.
+    n_layers_ : int
+        L + 2: the input, the hidden and the output layer.
+    out_activation_ : str
+        φ_out: "softmax", "logistic" or "identity".
+
+    See Also
+    --------
+    FFNNRegressor : the regressor with MLPRegressor's parameters.
+    sklearn.neural_network.MLPClassifier : scikit-learn's classifier, with the same parameters.
+
+    Notes
+    -----
+    X may be dense or SciPy sparse (CSR/CSC, kept sparse in the first layer), and ``fit`` and
+    ``partial_fit`` take ``sample_weight`` as scikit-learn's estimators do. Differences from
+    scikit-learn: the Glorot-uniform ``init`` of "auto" draws zero biases and uses the same
+    variance for "logistic" (scikit-learn draws biases too and uses a third of the variance for
+    the logistic); Adam's ε sits outside the bias correction; a diverging run warns and keeps
+    the last finite weights instead of raising. The module documentation of
+    :mod:`ffnn.sklearn` details each shared parameter.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from ffnn.sklearn import FFNNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
+    >>> clf = FFNNClassifier(hidden_layer_sizes=(64,), max_iter=50, random_state=0)
+    >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.9
+    True
+    >>> clf.predict_proba(X_test[:2]).shape
+    (2, 10)
+    >>> clf.network_.widths
+    [64, 64, 10]
     """
 
     def __init__(
@@ -988,14 +1142,161 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
 
 
 class FFNNRegressor(RegressorMixin, _BaseFFNN):
-    """A feed-forward network regressor with MLPRegressor's interface (see the module doc).
+    """A feed-forward network regressor with MLPRegressor's parameters, trained by ffnn.
 
-    y may be (n,) or (n, n_outputs) (multi-output regression, one identity output each).
+    The network is z^(1) = W^(1) x + b^(1), x^(l) = σ(z^(l)), …, f(x) = z^(L+1) (an identity
+    output per target), with the hidden widths ``hidden_layer_sizes``. y may be (n,) or
+    (n, n_outputs) for multi-output regression. Training is :func:`ffnn.fit` for the stochastic
+    solvers, or SciPy's L-BFGS-B on the flat θ.
 
-    Fitted attributes: ``n_features_in_``, ``feature_names_in_``, ``network_``, ``coefs_``,
-    ``intercepts_``, ``loss_``, ``loss_curve_``, ``best_loss_``, ``validation_scores_``,
-    ``best_validation_score_``, ``n_iter_``, ``t_``, ``n_outputs_``, ``n_layers_``,
-    ``out_activation_``, ``history_``.
+    Every parameter of :class:`sklearn.neural_network.MLPRegressor` is accepted with the same
+    name, default and meaning, so ``from ffnn.sklearn import FFNNRegressor as MLPRegressor`` is
+    a one-line switch; the parameters after ``max_fun`` are ffnn's additions.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "poisson", "mse", "mae", "huber"}, default "squared_error"
+        "squared_error" is scikit-learn's half squared error 1/(2n) Σ‖y − f‖²; "poisson"
+        scikit-learn's half Poisson deviance with the log link μ = exp(z) (targets y ≥ 0);
+        "mse" the notes' 1/n Σ‖y − f‖² (twice that); "mae" and "huber" are ffnn's.
+    hidden_layer_sizes : int or sequence of int, default (100,)
+        The hidden widths n_1, …, n_L; the ith element is the number of units of the ith
+        hidden layer. The input width n_0 and output width n_{L+1} come from the data.
+    activation : str or sequence of str, default "relu"
+        σ of the hidden layers: "identity", "logistic" (= "sigmoid"), "tanh", "relu", or any
+        ffnn activation ("leaky_relu", "elu", "gelu", "softplus", "erf", …); a list gives one
+        name per hidden layer (ffnn extension).
+    solver : str or ffnn.train.Optimizer, default "adam"
+        "adam", "sgd" (with ``momentum`` and ``nesterovs_momentum``) or "lbfgs" (SciPy's
+        L-BFGS-B on the flat θ, full batch), as in scikit-learn; ffnn adds "gd" (plain SGD, no
+        momentum), "momentum", "nesterov", "rmsprop" and "adamw", or an Optimizer object that
+        carries its own learning rate and schedule.
+    alpha : float, default 1e-4
+        Strength of the L2 penalty on the weights W^(l) (not the biases): each step adds
+        α W / B to ∂L/∂W, B the nominal batch size, as in scikit-learn.
+    batch_size : int, "auto" or None, default "auto"
+        Examples per step: "auto" is min(200, n_train); an int is clipped to [1, n_train] (with
+        a warning); None is full-batch gradient descent (ffnn extension). Unused by "lbfgs".
+    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
+        The step-size rule for ``solver="sgd"``, exactly as in scikit-learn: constant η;
+        η_t = η / (t + 1)^power_t with t the samples seen; or η divided by 5 each time the
+        stopping rule fires (stop when η ≤ 1e-6). Ignored by the other solvers; ``schedule``
+        gives any solver a schedule.
+    learning_rate_init : float, default 1e-3
+        The initial step size η (not used by "lbfgs").
+    power_t : float, default 0.5
+        The exponent of "invscaling".
+    max_iter : int, default 200
+        The maximum number of epochs (stochastic solvers) or of iterations ("lbfgs").
+    shuffle : bool, default True
+        Draw a new order of the training examples every epoch.
+    random_state : int, numpy.random.RandomState or None, default None
+        An int seeds the ``numpy.random.Generator`` that draws the initial θ, the validation
+        split and the shuffling, in that order, so a fit is reproducible; a RandomState gives
+        that generator its seed; None draws fresh entropy.
+    tol : float, default 1e-4
+        Tolerance of the stopping rule: without early stopping, stop when the training loss has
+        not fallen below ``best_loss_ - tol`` for more than ``n_iter_no_change`` epochs; with
+        it, when the validation score has not risen above ``best_validation_score_ + tol``.
+        For "lbfgs", the gradient tolerance.
+    verbose : bool, default False
+        Print the loss (and validation score) after every epoch.
+    warm_start : bool, default False
+        ``fit`` continues from the previous ``network_`` (same architecture) instead of a new
+        initialization.
+    momentum : float, default 0.9
+        Momentum of ``solver="sgd"``, in [0, 1].
+    nesterovs_momentum : bool, default True
+        Nesterov's momentum for ``solver="sgd"`` when ``momentum > 0``.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the training data ,
+        stop when its score stops improving (see ``tol``) and restore the weights of the best
+        epoch.
+    validation_fraction : float, default 0.1
+        The share held out for early stopping, in (0, 1).
+    beta_1, beta_2 : float, default 0.9 and 0.999
+        Adam's decay rates of the first and second moment estimates, in [0, 1).
+    epsilon : float, default 1e-8
+        Adam's ε (here outside the bias correction, m̂ / (√v̂ + ε)).
+    n_iter_no_change : int, default 10
+        Epochs without an improvement of more than ``tol`` before stopping.
+    max_fun : int, default 15000
+        The maximum number of loss evaluations of "lbfgs".
+    schedule : str, dict, callable or None, default None
+        An ffnn schedule s(t) multiplying η at step t ("cosine", "warmup+cosine", "step",
+        "exponential", …; see :func:`ffnn.train.get_schedule`), for any stochastic solver.
+    init : "auto", str, float, dict or ffnn.Init, default "auto"
+        The initialization of W and b: "auto" is MLPClassifier's (Glorot uniform,
+        W ~ U(±√(6 / (n_in + n_out))), zero biases); a scheme name ("he", "lecun", "glorot"),
+        a number C_W (Var W = C_W / n_in), a dict of :class:`ffnn.Init` fields, or an Init.
+    parameterization : {"standard", "ntk"} or None, default None
+        The NTK parameterization scales each layer's output by 1/√n_in instead of the weights
+        (the lab's infinite-width theory); None keeps the one of ``init``.
+    dtype : {"float32", "float64"} or None, default None
+        The float type of θ and of the computation: None follows X (float32 when X is float32,
+        else float64), as scikit-learn does; "float32" is about twice as fast. Predictions are
+        float64 in every mode.
+    optimizer_params : dict or None, default None
+        Further hyperparameters of the ffnn optimizer (rho, weight_decay, clip_norm, …).
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        The number of input columns n_0 seen by ``fit``.
+    feature_names_in_ : ndarray of str, shape (n_0,)
+        The column names of X, when X had string column names (a DataFrame).
+    network_ : ffnn.Network
+        The trained network: ``network_(X)`` is f(x), and every lab tool applies to it.
+    history_ : ffnn.History
+        The per-epoch records of the last ``fit`` or ``partial_fit`` (loss, validation score,
+        gradient norm, step size, time).
+    coefs_ : list of ndarray
+        ``coefs_[l]`` is W^(l+1)ᵀ: (n_l, n_{l+1}), MLPClassifier's layout; a view into θ.
+    intercepts_ : list of ndarray
+        ``intercepts_[l]`` is b^(l+1): (n_{l+1},); a view into θ.
+    loss_ : float
+        The training loss of the last epoch (penalty included, scikit-learn's definition).
+    loss_curve_ : list of float
+        The training loss of every epoch (stochastic solvers).
+    best_loss_ : float or None
+        The lowest training loss seen (None with early stopping).
+    validation_scores_ : list of float or None
+        The validation score of every epoch, with early stopping (else None).
+    best_validation_score_ : float or None
+        The best validation score, with early stopping (else None).
+    n_iter_ : int
+        The number of epochs (or L-BFGS iterations) run.
+    t_ : int
+        The number of training samples seen (epochs × n_train for the stochastic solvers).
+    n_outputs_ : int
+        n_{L+1}, the number of outputs.
+    n_layers_ : int
+        L + 2: the input, the hidden and the output layer.
+    out_activation_ : str
+        φ_out: "identity", or "exp" for ``loss="poisson"`` (``predict`` returns μ = exp(z)).
+
+    See Also
+    --------
+    FFNNClassifier : the classifier with MLPClassifier's parameters.
+    sklearn.neural_network.MLPRegressor : scikit-learn's regressor, with the same parameters.
+
+    Notes
+    -----
+    The score is R² (as for every scikit-learn regressor). Differences from scikit-learn are
+    those listed for :class:`FFNNClassifier`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ffnn.sklearn import FFNNRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-1, 1, (200, 2)); y = np.sin(3 * X[:, 0]) * X[:, 1]
+    >>> reg = FFNNRegressor(hidden_layer_sizes=(32, 32), learning_rate_init=1e-2,
+    ...                     max_iter=300, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    >>> reg.score(X, y) > 0.9
+    True
     """
 
     def __init__(

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import ffnn
+from ffnn.errors import FFNNError
 from ffnn.train import fit
 from ffnn.train.callbacks import Callback
 from ffnn.train.stopping import (
@@ -108,3 +109,24 @@ def test_no_improvement_maximizes_a_score_and_keeps_the_best_theta():
     assert epoch == 4 and rule.best == 0.8 and math.isfinite(rule.best)
     rule.restore(net)
     np.testing.assert_array_equal(net.theta, kept)
+
+
+def test_early_stopping_on_the_accuracy_breaks_ties_by_the_loss_and_round_trips():
+    net = ffnn.mlp([2, 3, 1], rng=0)
+    rule = EarlyStopping(2, net.theta, monitor="val_accuracy")
+    logs = [(0.5, 1.0), (0.7, 1.2), (0.7, 1.1), (float("nan"), 0.1), (0.65, 0.8)]
+    stops = []
+    for epoch, (acc, loss) in enumerate(logs, start=1):
+        net.theta[:] = epoch
+        stops.append(rule(net, epoch, {"val_accuracy": acc, "val_loss": loss}))
+    assert stops == [False, False, False, False, True] and rule.fired
+    assert rule.best_epoch == 3 and rule.best_val == 1.1
+    assert "validation accuracy did not improve for 2 epochs" in rule.message
+    info, arrays = rule.state()
+    again = EarlyStopping(2, net.theta, monitor="val_accuracy")
+    again.load_state(info, arrays, net.theta)
+    assert again.best == rule.best and again.bad_epochs == 2
+    assert "(val_accuracy 70.00%)" in rule.finish(net, "early_stopping")
+    np.testing.assert_array_equal(net.theta, 3.0)
+    with pytest.raises(FFNNError, match="monitor is one of"):
+        EarlyStopping(2, net.theta, monitor="accuracy")

@@ -73,6 +73,9 @@ def build_parser() -> _Parser:
         description="Feed-forward neural networks with explicit backpropagation.",
         epilog="Start with: ffnn train   (digits, ≥ 97% test accuracy in seconds)",
     )
+    from ffnn import __version__
+
+    p.add_argument("--version", action="version", version=f"ffnn {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add_parser in SUBCOMMANDS:
         add_parser(sub)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 
 EXIT_ERROR, EXIT_INTERRUPTED = 2, 130
 EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: a bug in ffnn, not the user's mistake
@@ -19,32 +20,25 @@ def _number(text: str, kind=float) -> float:
     return v
 
 
-def positive_float(text: str) -> float:
-    v = _number(text)
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return v
+def _checked(name: str, parse: Callable[[str], float], ok: Callable[[float], bool], must: str):
+    """An argument type ``name``: ``parse`` the text, then refuse it unless ``ok`` ("must …")."""
+
+    def check(text: str):
+        v = parse(text)
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"must {must}, got {text}")
+        return v
+
+    check.__name__ = check.__qualname__ = name
+    return check
 
 
-def nonneg_float(text: str) -> float:
-    v = _number(text)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return v
-
-
-def fraction(text: str) -> float:
-    v = _number(text)
-    if not 0 < v < 1:
-        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
-    return v
-
-
-def fraction_or_zero(text: str) -> float:
-    v = _number(text)
-    if not 0 <= v < 1:
-        raise argparse.ArgumentTypeError(f"must lie in [0, 1) (0: none), got {text}")
-    return v
+positive_float = _checked("positive_float", _number, lambda v: v > 0, "be > 0")
+nonneg_float = _checked("nonneg_float", _number, lambda v: v >= 0, "be >= 0")
+fraction = _checked("fraction", _number, lambda v: 0 < v < 1, "lie strictly between 0 and 1")
+fraction_or_zero = _checked(
+    "fraction_or_zero", _number, lambda v: 0 <= v < 1, "lie in [0, 1) (0: none)"
+)
 
 
 def _whole(text: str) -> int:
@@ -66,18 +60,8 @@ def _whole(text: str) -> int:
     return int(v)
 
 
-def positive_int(text: str) -> int:
-    v = _whole(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
-    return v
-
-
-def nonneg_int(text: str) -> int:
-    v = _whole(text)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text}")
-    return v
+positive_int = _checked("positive_int", _whole, lambda v: v >= 1, "be a whole number >= 1")
+nonneg_int = _checked("nonneg_int", _whole, lambda v: v >= 0, "be a whole number >= 0")
 
 
 def threads(text: str) -> str:
@@ -115,7 +99,7 @@ def widths(text: str) -> list[int]:
 
 def size(text: str) -> float:
     """A memory size: 16G, 512M, 2.5GiB, a number of bytes, or off (no limit)."""
-    from ffnn.runs.sizes import parse_size
+    from ffnn.limits import parse_size
 
     try:
         return parse_size(text)

@@ -60,6 +60,9 @@ class Activation:
     #: Gaussian expectation rule (k11, k22, k12) -> (E[σ(u)σ(v)], E[σ'(u)σ'(v)]) for the
     #: infinite-width kernels (ffnn.core.gauss); None: quadrature on sigma and dsigma
     gauss: Callable[..., tuple[Array, Array]] | None = field(default=None, repr=False)
+    #: the scale σ' is compared with when judging saturation: max_z σ'(z) (1 for relu, tanh,
+    #: leaky_relu, …; 1/4 for the sigmoid); 1 unless given
+    max_dsigma: float = field(default=1.0, repr=False)
 
     def __call__(self, z: Array) -> Array:
         return self.sigma(z)
@@ -265,7 +268,9 @@ ACTIVATIONS: dict[str, Callable[..., Activation]] = {
         _leaky_relu(alpha), gauss=_gauss.leaky_relu_gauss(alpha)
     ),
     "tanh": _builtin("tanh", _tanh, _dtanh, _d2tanh),
-    "sigmoid": _builtin("sigmoid", _sigmoid, _dsigmoid, _d2sigmoid),
+    "sigmoid": lambda: replace(
+        _builtin("sigmoid", _sigmoid, _dsigmoid, _d2sigmoid)(), max_dsigma=0.25
+    ),
     "softplus": _builtin("softplus", _softplus, _dsoftplus, _d2softplus),
     "elu": lambda alpha=1.0: _elu(alpha),
     "gelu": _builtin("gelu", _gelu, _dgelu, _d2gelu),

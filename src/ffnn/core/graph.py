@@ -140,6 +140,34 @@ class Network:
     init : default :class:`Init` (or scheme name / C_W number) for Dense layers without their own.
     rng : a ``numpy.random.Generator`` or an int seed; all randomness of init comes from it.
     dtype : float32 (default) or float64.
+
+    Attributes
+    ----------
+    theta : ndarray (p,)
+        All parameters in one flat vector; ``params[j] = (W, b)`` are views into it, W: (n_l,
+        n_{l-1}) and b: (n_l,) for the j-th Dense layer (``dense_layers[j]``).
+    n_params : int
+        p, the length of ``theta``.
+    nodes : list of Node
+        The graph in topological order; ``nodes[0]`` is the input.
+    output : OutputActivation
+        φ_out.
+
+    Notes
+    -----
+    Calling ``net(X)`` with X: (batch, n_0) returns f(X) = φ_out(z^(L+1)): (batch, n_out);
+    :meth:`forward` returns z^(L+1) and the :class:`Trace`, :meth:`backward` the gradient. In a
+    notebook a network displays as a table of its nodes (and a drawing, for a DAG).
+
+    Examples
+    --------
+    >>> from ffnn import Act, Add, Dense, Input, Network
+    >>> x = Input(4)
+    >>> h = Act("tanh")(Dense(16)(x))
+    >>> out = Dense(3)(Add()(h, Act("tanh")(Dense(16)(h))))      # a residual block
+    >>> net = Network(x, out, output="softmax", rng=0)
+    >>> net.n_params, net(np.zeros((2, 4))).shape
+    (403, (2, 3))
     """
 
     def __init__(
@@ -534,6 +562,11 @@ class Network:
             f"dtype={self.dtype.name})"
         )
 
+    def _repr_html_(self) -> str:
+        from ffnn.display import network_html  # the notebook's summary table and graph
+
+        return network_html(self)
+
 
 def Sequential(n_in: int, layers: Sequence[Layer], **kwargs) -> Network:
     """The explicit layer-by-layer form: ``Sequential(4, [Dense(8), Act("tanh"), Dense(1)])``."""
@@ -552,8 +585,29 @@ def mlp(
 ) -> Network:
     """The common case in one line: ``mlp([n_0, n_1, ..., n_{L+1}], "relu")``.
 
-    ``activation`` is one name for every hidden layer or a list of L names, one per hidden layer.
-    Keyword arguments go to :class:`Network` (``init``, ``rng``, ``dtype``).
+    The chain z^(1) = W^(1) x + b^(1), x^(l) = σ(z^(l)), z^(l+1) = W^(l+1) x^(l) + b^(l+1),
+    f(x) = φ_out(z^(L+1)), with W^(l): (n_l, n_{l-1}) and b^(l): (n_l,).
+
+    Parameters
+    ----------
+    widths : [n_0, n_1, …, n_{L+1}], the input width, the L hidden widths, the output width.
+    activation : σ, one name for every hidden layer ("relu", "tanh", "sigmoid", "erf", …; see
+        :data:`ACTIVATIONS`) or a list of L names, one per hidden layer.
+    output : φ_out: "identity" (regression), "softmax" (classes) or "sigmoid" (binary labels).
+    **kwargs : go to :class:`Network`: ``init`` (an :class:`Init`, a scheme name such as "he",
+        or a number C_W), ``rng`` (a seed or Generator; default 0) and ``dtype`` (float32).
+
+    Returns
+    -------
+    Network, with parameters drawn from ``rng``.
+
+    Examples
+    --------
+    >>> net = mlp([4, 16, 16, 3], "relu", output="softmax", rng=0)
+    >>> net.widths, net.n_params                 # p = 16·(4+1) + 16·(16+1) + 3·(16+1)
+    ([4, 16, 16, 3], 403)
+    >>> W1, b1 = net.params[0]; W1.shape, b1.shape
+    ((16, 4), (16,))
     """
     widths = list(widths)
     if len(widths) < 2:

@@ -179,80 +179,93 @@ class SgdNoise(Experiment):
         return ok, summary, tol
 
     def figure(self, data, fig):
-        var, cloud, p = data["var"], data["cloud"], data["p"]
         ax = fig.subplots(1, 3)
-        ms = np.array([r["m"] for r in var if r["m"] < p.n])
-        grid = np.arange(1, p.n)
-        ax[0].plot(
-            grid,
-            [predicted_batch_noise(data["tr"], p.n, m) for m in grid],
-            "k-",
-            lw=1,
-            label="(1/m)(n−m)/(n−1) tr Σ",
-            zorder=3,
-        )
-        ax[0].errorbar(
-            ms,
-            [r["measured"] for r in var if r["m"] < p.n],
-            yerr=[r["se"] for r in var if r["m"] < p.n],
-            fmt="o",
-            color="C1",
-            ms=7,
-            mfc="none",
-            capsize=2,
-            label=f"measured (± SE, {p.draws} batches)",
-            zorder=2,
-        )
-        ax[0].set(
-            xscale="log",
-            yscale="log",
-            xlabel="batch size m",
-            ylabel="E‖g_B − ∇L‖²",
-            title=f"4-16-1 tanh, n = {p.n} (m = n gives 0)",
-        )
-        ax[0].legend(fontsize=7)
-        ts = cloud["theta_star"]
-        for i, (name, path) in enumerate(cloud["paths"].items()):
-            d2 = np.maximum(np.sum((path - ts) ** 2, 1), 1e-32)
-            ax[1].plot(np.arange(1, len(d2) + 1), d2, lw=0.7, color=f"C{i}", label=name)
-        for r in cloud["rows"]:
-            ax[1].axhline(r["predicted_dist2"], color="k", ls="--", lw=1.2, zorder=3)
-        ax[1].set(
-            xscale="log",
-            yscale="log",
-            ylim=(1e-8, None),
-            xlabel="step t + 1",
-            ylabel="‖θ_t − θ*‖²",
-            title="least squares from one start; black dashed: predicted tr S",
-        )
-        ax[1].legend(fontsize=7)
-        rows = cloud["rows"]
-        m = np.array([r["m"] for r in rows])
-        ax[2].plot(
-            m,
-            [r["predicted_dist2"] for r in rows],
-            "k--",
-            marker="x",
-            ms=8,
-            zorder=3,
-            label="predicted tr S",
-        )
-        ax[2].errorbar(
-            m,
-            [r["measured_dist2"] for r in rows],
-            yerr=[r["dist2_se"] for r in rows],
-            fmt="o",
-            color="C1",
-            mfc="none",
-            ms=9,
-            capsize=3,
-            label=f"measured (± SE, {p.sgd_seeds} runs)",
-        )
-        ax[2].set(
-            xscale="log",
-            yscale="log",
-            xlabel="batch size m",
-            ylabel="E‖θ − θ*‖² (stationary)",
-            title=f"SGD cloud, η λ_max = {p.lr_scale}",
-        )
-        ax[2].legend(fontsize=7)
+        _noise_panel(ax[0], data["var"], data["tr"], data["p"])
+        _paths_panel(ax[1], data["cloud"])
+        _cloud_panel(ax[2], data["cloud"]["rows"], data["p"])
+
+
+def _noise_panel(ax, var, tr, p):
+    """E‖g_B − ∇L‖² against the batch size m: measured (± SE) and (1/m)(n−m)/(n−1) tr Σ."""
+    ms = np.array([r["m"] for r in var if r["m"] < p.n])
+    grid = np.arange(1, p.n)
+    ax.plot(
+        grid,
+        [predicted_batch_noise(tr, p.n, m) for m in grid],
+        "k-",
+        lw=1,
+        label="(1/m)(n−m)/(n−1) tr Σ",
+        zorder=3,
+    )
+    ax.errorbar(
+        ms,
+        [r["measured"] for r in var if r["m"] < p.n],
+        yerr=[r["se"] for r in var if r["m"] < p.n],
+        fmt="o",
+        color="C1",
+        ms=7,
+        mfc="none",
+        capsize=2,
+        label=f"measured (± SE, {p.draws} batches)",
+        zorder=2,
+    )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="batch size m",
+        ylabel="E‖g_B − ∇L‖²",
+        title=f"4-16-1 tanh, n = {p.n} (m = n gives 0)",
+    )
+    ax.legend(fontsize=7)
+
+
+def _paths_panel(ax, cloud):
+    """‖θ_t − θ*‖² along one SGD path per batch size, with the predicted stationary tr S."""
+    ts = cloud["theta_star"]
+    for i, (name, path) in enumerate(cloud["paths"].items()):
+        d2 = np.maximum(np.sum((path - ts) ** 2, 1), 1e-32)
+        ax.plot(np.arange(1, len(d2) + 1), d2, lw=0.7, color=f"C{i}", label=name)
+    for r in cloud["rows"]:
+        ax.axhline(r["predicted_dist2"], color="k", ls="--", lw=1.2, zorder=3)
+    ax.set(
+        xscale="log",
+        yscale="log",
+        ylim=(1e-8, None),
+        xlabel="step t + 1",
+        ylabel="‖θ_t − θ*‖²",
+        title="least squares from one start; black dashed: predicted tr S",
+    )
+    ax.legend(fontsize=7)
+
+
+def _cloud_panel(ax, rows, p):
+    """The stationary E‖θ − θ*‖² against the batch size: measured (± SE) and predicted tr S."""
+    m = np.array([r["m"] for r in rows])
+    ax.plot(
+        m,
+        [r["predicted_dist2"] for r in rows],
+        "k--",
+        marker="x",
+        ms=8,
+        zorder=3,
+        label="predicted tr S",
+    )
+    ax.errorbar(
+        m,
+        [r["measured_dist2"] for r in rows],
+        yerr=[r["dist2_se"] for r in rows],
+        fmt="o",
+        color="C1",
+        mfc="none",
+        ms=9,
+        capsize=3,
+        label=f"measured (± SE, {p.sgd_seeds} runs)",
+    )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="batch size m",
+        ylabel="E‖θ − θ*‖² (stationary)",
+        title=f"SGD cloud, η λ_max = {p.lr_scale}",
+    )
+    ax.legend(fontsize=7)

@@ -26,7 +26,6 @@ from collections.abc import Callable
 import numpy as np
 
 from ffnn.core.graph import Network, from_weights
-from ffnn.core.layers import Act, Dense
 from ffnn.errors import FFNNError
 
 __all__ = [
@@ -176,29 +175,20 @@ def linear_pieces(net: Network, a: float, b: float, rtol: float = 1e-9) -> np.nd
         raise FFNNError(f"need a network with one input and one output, got widths {net.widths}")
     net = net if net.dtype == np.float64 else net.astype(np.float64)
     bps = np.array([a, b], dtype=np.float64)
-    h = bps[:, None]
     for node in net.nodes[1:]:
-        layer = node.layer
-        if isinstance(layer, Dense):
-            j = net._layer_index[id(layer)]
-            W, bias = net.params[j]
-            s_W, s_b = net._scales[j]
-            h = s_W * h @ W.T + s_b * bias
-        elif isinstance(layer, Act):
-            name = layer.activation.name
-            if name not in ("relu", "leaky_relu", "identity"):
-                raise FFNNError(f"linear_pieces needs piecewise-linear activations, got {name}")
-            if name != "identity":
-                z0, z1 = h[:-1], h[1:]
-                cross = z0 * z1 < 0
-                i, u = np.nonzero(cross)
-                frac = z0[i, u] / (z0[i, u] - z1[i, u])
-                new = bps[i] + frac * (bps[i + 1] - bps[i])
-                bps = np.unique(np.concatenate([bps, new]))
-                # recompute the pre-activation at all breakpoints (exactly linear in between)
-                h = _prefix(net, node, bps)
-            h = layer.activation.sigma(h)
-    y = h[:, 0]
+        act = getattr(node.layer, "activation", None)  # an element-wise σ node
+        if act is None:
+            continue
+        if not act.piecewise_linear:
+            raise FFNNError(f"linear_pieces needs piecewise-linear activations, got {act.name}")
+        if act.dsigma(np.array([-1.0]))[0] == act.dsigma(np.array([1.0]))[0]:
+            continue  # no kink at z = 0 (identity)
+        h = _prefix(net, node, bps)  # the pre-activation, exactly linear between breakpoints
+        z0, z1 = h[:-1], h[1:]
+        i, u = np.nonzero(z0 * z1 < 0)
+        frac = z0[i, u] / (z0[i, u] - z1[i, u])
+        bps = np.unique(np.concatenate([bps, bps[i] + frac * (bps[i + 1] - bps[i])]))
+    y = net.forward(bps[:, None])[0][:, 0]
     slope = np.diff(y) / np.diff(bps)
     scale = max(np.max(np.abs(slope)), 1e-300)
     keep = np.abs(np.diff(slope)) > rtol * scale

@@ -17,12 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ffnn.core.graph import Network
-from ffnn.core.layers import Act
 from ffnn.errors import FFNNError
 
 __all__ = ["LayerSaturation", "saturation", "SaturationCallback"]
-
-_MAX_DSIGMA = {"sigmoid": 0.25}
 
 
 @dataclass
@@ -47,11 +44,11 @@ def saturation(net: Network, X, *, threshold: float = 1e-2) -> list[LayerSaturat
     _, trace = net.forward(X)
     out = []
     for node, cache in zip(trace.nodes, trace.caches, strict=True):
-        if not isinstance(node.layer, Act):
+        act = getattr(node.layer, "activation", None)  # an element-wise σ node
+        if act is None:
             continue
-        act = node.layer.activation
         z = cache[0]
-        flat = act.dsigma(z) < threshold * _MAX_DSIGMA.get(act.name, 1.0)
+        flat = act.dsigma(z) < threshold * act.max_dsigma
         out.append(
             LayerSaturation(
                 node.name, act.name, float(np.mean(flat)), float(np.mean(np.all(flat, axis=0)))

@@ -10,7 +10,8 @@ Everything here needs only products H v (:class:`ffnn.lab.hessian.Curvature` or 
   tridiagonal T_m whose eigenvalues θ_j and squared first eigenvector components τ_j² form a
   quadrature rule with vᵀ f(H) v ≈ Σ_j τ_j² f(θ_j); averaged over probes this is the eigenvalue
   density φ(t) = 1/p Σ_i δ(t − λ_i), drawn with Gaussian broadening of width σ.
-* :func:`plot_spectrum` — the density (log scale) with the top eigenvalues marked (PNG, Agg).
+* :func:`draw_spectrum` — the density (log scale) with the top eigenvalues marked, on an Axes;
+  :func:`plot_spectrum` saves it as a PNG.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "lanczos",
     "SpectralDensity",
     "slq_density",
+    "draw_spectrum",
     "plot_spectrum",
 ]
 
@@ -230,16 +232,19 @@ def slq_density(H, n_probes: int = 8, n_steps: int = 64, *, rng=0) -> SpectralDe
     return SpectralDensity(nodes, weights, op.shape[0])
 
 
-def plot_spectrum(
+def draw_spectrum(
     density: SpectralDensity,
-    path: str | Path,
+    ax=None,
     *,
     top: np.ndarray | None = None,
     sigma: float | None = None,
     title: str = "Hessian eigenvalue density (SLQ)",
-) -> Path:
-    """Draw the broadened density on a log scale, with the top eigenvalues marked; save a PNG."""
-    from ffnn.lab._figures import new_figure
+):
+    """Draw the broadened density φ(λ) on a log scale, the top eigenvalues marked; the Axes.
+
+    ``ax`` None draws on a new Axes (see :mod:`ffnn.plot`); the backend is never switched.
+    """
+    from ffnn.plot import _axes
 
     lo, hi = density.support
     if top is not None and len(top):
@@ -248,8 +253,7 @@ def plot_spectrum(
     sigma = sigma or span / 200
     grid = np.linspace(lo - 0.05 * span, hi + 0.05 * span, 2000)
     phi = density.evaluate(grid, sigma)
-    fig = new_figure((7, 4))
-    ax = fig.subplots()
+    ax = _axes(ax, (7, 4))
     ax.semilogy(grid, np.maximum(phi, 1e-12), lw=1.2, label=f"SLQ density (σ = {sigma:.2g})")
     if top is not None:
         for i, lam in enumerate(np.atleast_1d(top)):
@@ -261,6 +265,22 @@ def plot_spectrum(
     ax.set_ylabel("density φ(λ)")
     ax.set_title(title)
     ax.legend()
+    return ax
+
+
+def plot_spectrum(
+    density: SpectralDensity,
+    path: str | Path,
+    *,
+    top: np.ndarray | None = None,
+    sigma: float | None = None,
+    title: str = "Hessian eigenvalue density (SLQ)",
+) -> Path:
+    """:func:`draw_spectrum` on a new Figure, saved as a PNG at ``path``; returns the path."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4))
+    draw_spectrum(density, fig.add_subplot(), top=top, sigma=sigma, title=title)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""The run folder and its files: model.safetensors, history.json/csv, metrics.json, loss.png."""
+"""The run folder and its files: model.safetensors, history.json/csv, metrics.json, loss.png
+(and boundary.png for 2-D inputs)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ffnn.runs.config import PreparedRun, RunConfig
 from ffnn.runs.stopping import monitor
 
 MODEL_FILE = "model.safetensors"
-RUN_FILES = (MODEL_FILE, "history.json", "history.csv", "metrics.json", "loss.png")
+RUN_FILES = (MODEL_FILE, "history.json", "history.csv", "metrics.json", "loss.png", "boundary.png")
 
 
 def output_folder(config: RunConfig, data_name: str) -> Path:
@@ -113,12 +114,18 @@ def run_metadata(prep: PreparedRun, hist, rows: dict, interrupted: bool) -> dict
 
 def loss_figure(history, title: str, *, restored: bool = False):
     """A Matplotlib ``Figure`` (the user's backend is left alone) of L_train and L_val per epoch,
-    log scale; the epoch whose weights were put back marked "best (restored)" when ``restored``."""
+    log scale; the epoch whose weights were put back marked "best (restored)" when ``restored``;
+    each recorded metric (accuracy, R²) per epoch in a panel beside it."""
     from matplotlib.figure import Figure
 
+    from ffnn.plot import plot_history
+
     ep = history["epoch"] if "epoch" in history else list(range(1, len(history) + 1))
-    fig = Figure(figsize=(6, 4))
-    ax = fig.subplots()
+    metrics = [c[6:] for c in history.columns if c.startswith("train_") and c != "train_loss"]
+    fig = Figure(figsize=(6 + 5 * len(metrics), 4))
+    ax, *beside = np.atleast_1d(fig.subplots(1, 1 + len(metrics)))
+    for a, m in zip(beside, metrics, strict=True):
+        plot_history(history, a, m, mark_best=restored).set_title(m)
     for key, label in (("train_loss", "train"), ("val_loss", "validation")):
         if key in history:
             vals = np.array([np.nan if v is None else v for v in history[key]], dtype=float)
@@ -145,9 +152,20 @@ def plot_losses(history, path: str | Path, title: str, *, restored: bool = False
 
 
 def write_outputs(
-    out: Path, net, meta: dict, hist, rows: dict, title: str, *, restored: bool = False
+    out: Path,
+    net,
+    meta: dict,
+    hist,
+    rows: dict,
+    title: str,
+    *,
+    restored: bool = False,
+    data=None,
+    pre=None,
 ) -> list[str]:
-    """Write the run folder's files (atomically); returns their names."""
+    """Write the run folder's files (atomically); returns their names. With ``data`` (a
+    Dataset with 2 input columns, as the user gave it) and its Preprocessor ``pre``, also
+    ``boundary.png``: the network's decision regions or regression surface over the points."""
     from ffnn.io import atomic_write_bytes, save_model
 
     save_model(out / MODEL_FILE, net, meta)
@@ -158,4 +176,13 @@ def write_outputs(
     if len(hist):
         plot_losses(hist, out / "loss.png", title, restored=restored)
         files.append("loss.png")
+    if data is not None and data.X.ndim == 2 and data.X.shape[1] == 2:
+        from ffnn.io import atomic_write_bytes
+        from ffnn.plot import boundary_figure
+
+        y = np.asarray(data.classes, dtype=object)[data.y] if data.classes else data.y
+        buf = io.BytesIO()
+        boundary_figure(net, data.X, y, pre, title=title).savefig(buf, format="png", dpi=110)
+        atomic_write_bytes(out / "boundary.png", buf.getvalue())
+        files.append("boundary.png")
     return files

@@ -12,7 +12,8 @@ from ffnn.runs.config import PreparedRun, RunConfig, RunResult
 from ffnn.runs.files import check_no_model, run_metadata, write_outputs
 from ffnn.runs.folder import locked_folder
 from ffnn.runs.prepare import prepare_run
-from ffnn.runs.stopping import AccuracyStopping, fit_metrics, monitor
+from ffnn.runs.stopping import fit_metrics, monitor
+from ffnn.train.stopping import EarlyStopping
 
 
 def blas_threads(spec: str, n_params: int):
@@ -62,10 +63,10 @@ def fit_prepared(prep: PreparedRun, callbacks: Sequence[Callable] = ()):
 
 
 def accuracy_rule(prep: PreparedRun):
-    """The :class:`AccuracyStopping` rule of a run that stops on the validation accuracy."""
+    """The early-stopping rule of a run that stops on the validation accuracy."""
     if prep.patience is None or monitor(prep) != "val_accuracy":
         return None
-    return AccuracyStopping(prep.patience, prep.net.theta)
+    return EarlyStopping(prep.patience, prep.net.theta, monitor="val_accuracy")
 
 
 def _finish_accuracy_rule(rule, net, hist, interrupted: bool) -> None:
@@ -145,7 +146,10 @@ def train_prepared(prep: PreparedRun, callbacks: Sequence[Callable] = ()) -> Run
         meta = run_metadata(prep, hist, rows, interrupted)
         title = f"{prep.dataset.name}: {prep.net.widths}, {prep.config.optimizer}"
         kept = restored(hist, prep.patience)
-        files = write_outputs(prep.out, prep.net, meta, hist, rows, title, restored=kept)
+        files = write_outputs(
+            prep.out, prep.net, meta, hist, rows, title, restored=kept,
+            data=prep.train, pre=prep.preprocessor,
+        )  # fmt: skip
     return RunResult(
         prep.net, prep.preprocessor, hist, rows, meta, prep.out, files, interrupted, msgs,
         time.perf_counter() - t0,

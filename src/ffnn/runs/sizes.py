@@ -10,11 +10,20 @@ what cannot fit, with the numbers, before numpy is asked for the memory.
 
 from __future__ import annotations
 
-import math
-import os
-from pathlib import Path
-
 from ffnn.errors import FFNNError
+from ffnn.limits import ENV_MAX_BYTES, available_memory, memory_limit, parse_size
+
+__all__ = [
+    "ENV_MAX_BYTES",
+    "available_memory",
+    "check_network",
+    "check_rows",
+    "human",
+    "limit_bytes",
+    "n_params",
+    "network_bytes",
+    "parse_size",
+]
 
 THETA_COPIES = 6
 _EVAL_ROWS = 8192  # forward_chunks' chunk: rows evaluated at once after training
@@ -29,56 +38,11 @@ def human(n_bytes: float) -> str:
     return f"{n_bytes:.3g} PiB"  # pragma: no cover
 
 
-def _cgroup_room() -> int | None:
-    """What a cgroup v2 memory limit leaves (memory.max − memory.current), where one is set."""
-    base = Path("/sys/fs/cgroup")
-    try:
-        limit = (base / "memory.max").read_text().strip()
-        if limit == "max":
-            return None
-        return max(int(limit) - int((base / "memory.current").read_text()), 0)
-    except (OSError, ValueError):
-        return None
-
-
-def available_memory() -> int | None:
-    """Bytes the machine can give now: MemAvailable (Linux) or the free physical pages, capped by
-    a cgroup's limit; None where neither is known."""
-    room = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                room = int(line.split()[1]) * 1024
-                break
-    except (OSError, ValueError, IndexError):
-        pass
-    if room is None:
-        try:
-            room = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (AttributeError, ValueError, OSError):
-            room = None
-    cg = _cgroup_room()
-    if cg is not None:
-        room = cg if room is None else min(room, cg)
-    return room
-
-
-ENV_MAX_BYTES = "FFNN_MAX_BYTES"  # the variable ffnn.limits reads (branch reliability)
-
-
 def limit_bytes(max_memory: float | None) -> float | None:
     """The limit a run is held to: ``max_memory`` bytes if given (math.inf: no limit), else
-    $FFNN_MAX_BYTES (e.g. 8G), else half of what the machine can give now (None: unknown)."""
-    if max_memory is not None:
-        return max_memory
-    env = os.environ.get(ENV_MAX_BYTES)
-    if env:
-        try:
-            return parse_size(env)
-        except ValueError as e:
-            raise FFNNError(f"{ENV_MAX_BYTES}: {e}") from None
-    room = available_memory()
-    return None if room is None else room / 2
+    :func:`ffnn.limits.memory_limit` ($FFNN_MAX_BYTES, e.g. 8G, else half of what the machine
+    can give now)."""
+    return memory_limit() if max_memory is None else max_memory
 
 
 def n_params(widths: list[int]) -> int:
@@ -122,19 +86,3 @@ def check_rows(n: int, n_features: int, limit: float | None, name: str) -> None:
     about four times the data."""
     need = 4 * n * (n_features + 1) * 8
     _check(need, limit, f"{name} with --n {n:,} examples", "choose a smaller --n")
-
-
-def parse_size(text: str) -> float:
-    """'16G', '512M', '2.5GiB', '1e9' (bytes) or 'off' (no limit) -> bytes."""
-    t = text.strip().lower().removesuffix("ib").removesuffix("b")
-    if t in ("off", "none", "inf", "unlimited"):
-        return math.inf
-    scale = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}.get(t[-1:], 1)
-    number = t[:-1] if scale != 1 else t
-    try:
-        v = float(number) * scale
-    except ValueError:
-        raise ValueError(f"{text!r} is not a size such as 16G, 512M or off") from None
-    if not v > 0 or not math.isfinite(v):
-        raise ValueError(f"{text!r} is not a size such as 16G, 512M or off")
-    return v

@@ -1,66 +1,25 @@
-"""Early stopping on the validation accuracy, for classification runs.
+"""What a run's early stopping watches, and the metrics fit records for it.
 
 fit's own early stopping watches the validation loss. On a classifier the cross-entropy of the
 validation set often starts to rise (the network grows over-confident on the examples it gets
 wrong) while the accuracy still improves: MNIST-1D's validation loss is lowest near epoch 7 at
-57-63% test accuracy, while the accuracy goes on to 66-69%. This rule keeps θ of the epoch with
-the best validation accuracy (the lower validation loss breaks ties) and stops after ``patience``
-epochs without a better one; :func:`finish` puts that θ back, as fit does for the loss.
+57-63% test accuracy, while the accuracy goes on to 66-69%. A classification run therefore
+stops, by default, on the validation accuracy: :class:`ffnn.train.stopping.EarlyStopping` with
+``monitor="val_accuracy"`` keeps θ of the epoch with the best validation accuracy (the lower
+validation loss breaks ties) and puts it back at the end, as fit does for the loss.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ffnn.errors import FFNNError
-from ffnn.train.stopping import StoppingRule
+from ffnn.train.stopping import EarlyStopping
 
 
-class AccuracyStopping(StoppingRule):
-    """Stop when ``val_accuracy`` has not improved for ``patience`` epochs; keep the best θ."""
-
-    reason = "early_stopping"
-
-    def __init__(self, patience: int, theta: np.ndarray):
-        self.patience = int(patience)
-        self.best_theta = theta.copy()
-        self.best = (-math.inf, math.inf)  # (val_accuracy, -val_loss) ordering, see observe
-        self.best_epoch: int | None = None
-        self.bad_epochs = 0
-        self.fired = False
-
-    def observe(self, net, epoch, logs):
-        acc, loss = logs.get("val_accuracy"), logs.get("val_loss")
-        if acc is None or not math.isfinite(acc):
-            self.bad_epochs += 1
-            return
-        loss = math.inf if loss is None or not math.isfinite(loss) else loss
-        if acc > self.best[0] or (acc == self.best[0] and loss < self.best[1]):
-            self.best, self.best_epoch, self.bad_epochs = (acc, loss), epoch, 0
-            np.copyto(self.best_theta, net.theta)
-        else:
-            self.bad_epochs += 1
-
-    def check(self, net, epoch, logs):
-        if self.bad_epochs >= self.patience:
-            self.fired = True
-            return f"the validation accuracy did not improve for {self.bad_epochs} epochs"
-        return None
-
-    def finish(self, net, stop_reason: str) -> str:
-        """Put back θ of the best epoch unless the run was interrupted or diverged; the words to
-        add to the run's message ("" when nothing was restored)."""
-        if self.best_epoch is None or stop_reason == "interrupted":
-            return ""
-        if stop_reason.startswith("training diverged"):
-            return ""
-        np.copyto(net.theta, self.best_theta)
-        return (
-            f"; restored the weights of epoch {self.best_epoch} "
-            f"(val_accuracy {100 * self.best[0]:.2f}%)"
-        )
+def AccuracyStopping(patience: int, theta: np.ndarray) -> EarlyStopping:  # noqa: N802
+    """Early stopping on ``val_accuracy`` (kept for callers of the earlier class)."""
+    return EarlyStopping(patience, theta, monitor="val_accuracy")
 
 
 def fit_metrics(task: str, output: str) -> list[str]:

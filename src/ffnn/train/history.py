@@ -29,6 +29,34 @@ class History:
     "callback", "interrupted", or a sentence starting "training diverged" (then ``diverged`` is
     True); ``message`` says it in words. ``state`` (not saved by to_json) holds the optimizer state
     and epoch count, to pass to ``fit(..., state=hist.state)`` to continue training.
+
+    Parameters
+    ----------
+    records : one dict per epoch (the columns of the module docstring); ``fit`` fills them.
+    stop_reason, message : why the run ended, as a key and in words.
+    best_epoch : the epoch of the lowest validation loss (training loss without a validation
+        set); early stopping restores the θ of that epoch.
+    config : the run's settings (optimizer, lr, batch size, …), JSON-able.
+    state : the optimizer state and counters to continue from.
+
+    Notes
+    -----
+    Use it as a table: ``len(hist)`` epochs, ``hist.keys()`` (= ``hist.columns``),
+    ``"val_loss" in hist``, ``hist.to_pandas()`` (a DataFrame indexed by epoch), ``to_json`` /
+    ``to_csv`` and back. ``hist.plot()`` draws the loss per epoch (:func:`ffnn.plot.plot_history`)
+    and in a notebook a History displays as HTML: the stop reason, a loss sketch, the first and
+    last epochs.
+
+    Examples
+    --------
+    >>> hist = ffnn.fit(net, X, y, "cross_entropy", epochs=50, validation=0.2,
+    ...                 early_stopping=5, metrics=["accuracy"])      # doctest: +SKIP
+    >>> hist.stop_reason, hist.best_epoch, hist["val_accuracy"][-1]  # doctest: +SKIP
+    ('early_stopping', 31, 0.96)
+    >>> ax = hist.plot("accuracy")                                   # doctest: +SKIP
+    >>> h = History([{"epoch": 1, "train_loss": 0.9}, {"epoch": 2, "train_loss": 0.4}])
+    >>> len(h), h.keys(), h["train_loss"]
+    (2, ['epoch', 'train_loss'], [0.9, 0.4])
     """
 
     def __init__(
@@ -172,6 +200,29 @@ class History:
                 rec[c] = _parse_number(v)
             records.append(rec)
         return cls(records)
+
+    # --- notebook and plotting (the code lives in ffnn.display and ffnn.plot) ----------------
+    def keys(self) -> list[str]:
+        """The column names, in order of first appearance (like a dict's keys)."""
+        return self.columns
+
+    def to_pandas(self):
+        """A pandas DataFrame, one row per epoch, indexed by ``epoch`` (needs pandas)."""
+        import pandas as pd
+
+        df = pd.DataFrame.from_records(self.records, columns=self.columns)
+        return df.set_index("epoch") if "epoch" in df else df
+
+    def plot(self, metrics="loss", ax=None, **kwargs):
+        """Draw the loss (or ``metrics``) per epoch: :func:`ffnn.plot.plot_history`; the Axes."""
+        from ffnn.plot import plot_history
+
+        return plot_history(self, ax, metrics, **kwargs)
+
+    def _repr_html_(self) -> str:
+        from ffnn.display import history_html
+
+        return history_html(self)
 
 
 def _parse_number(v: str):

@@ -29,6 +29,7 @@ import numpy as np
 
 from ffnn.core.graph import Network
 from ffnn.core.losses import Loss, get_loss
+from ffnn.display import in_notebook, progress_bar
 from ffnn.errors import FFNNError
 from ffnn.train.data import EVAL_CHUNK as _EVAL_CHUNK  # noqa: F401  (kept importable)
 from ffnn.train.data import _all_finite, _evaluate, _inputs, _targets, split_validation  # noqa: F401
@@ -133,7 +134,8 @@ def fit(
     callbacks : ``cb(net, epoch, logs) -> bool | None`` after every epoch; True stops. Keys a
         callback adds to ``logs`` are recorded in the history.
     rng : seed or Generator for shuffling and the validation split.
-    progress : a tqdm bar (True), none (False), or one only when stderr is a terminal (None).
+    progress : a tqdm.auto bar (True), none (False), or one when stderr is a terminal or in a
+        notebook (None).
     checkpoint : a file written atomically every ``checkpoint_every`` epochs, on Ctrl-C and at
         the end; ``resume`` : such a file to continue from, exactly.
     state : ``History.state`` of an earlier fit, to continue its optimizer state (partial fit).
@@ -154,9 +156,30 @@ def fit(
         net, loss, metrics, epochs, early_stopping, validation, checkpoint_every, resume, state,
         callbacks,
     )  # fmt: skip
+    rng, ck, rng_initial = _random_state(rng, resume, net)
+    val, batches = _data(net, loss, X, y, validation, rng, sample_weight, batch_size, shuffle)
+    steps = (batches.steps, _run_epochs(state, epochs))  # per epoch, and the run's epochs
+    opt = _build_optimizer(optimizer, lr, schedule, optimizer_hyperparameters, *steps)
+    rules = _rules(early_stopping, tol_loss, tol_grad, net.theta)
+    run = _Run(net, loss, opt, batches, rules, list(callbacks), metric_fns, val[:2], rng)
+    _keep(run, checkpoint, checkpoint_every, val[2], rng_initial, t_start, int(epochs))
+    _start(run, ck, resume, state, int(epochs), compiled)
+    with blas_threads(threads, net.n_params):
+        diverged = run.run(progress)
+    return _finish(run, diverged)
+
+
+def _random_state(rng, resume, net: Network):
+    """The Generator, the checkpoint to resume from (None: a fresh run) and the generator's
+    state at the start of the run (the checkpoint's, so the validation split is drawn alike)."""
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     ck = None if resume is None else _read_checkpoint(resume, net, rng)  # replays the split
-    rng_initial = copy.deepcopy(rng.bit_generator.state)
+    return rng, ck, copy.deepcopy(rng.bit_generator.state)
+
+
+def _data(net, loss, X, y, validation, rng, sample_weight, batch_size, shuffle):
+    """X: (n, n_0) and y checked, then the validation split (Xv, Yv, its weights wv or None)
+    and the training Batches (with the training rows' weights, if any)."""
     X = _inputs(net, X, "X")
     Y = _targets(net, loss, y, X.shape[0], "y")
     w = wv = None
@@ -165,27 +188,39 @@ def fit(
     else:
         w = check_weights(sample_weight, X.shape[0])
         Xv, Yv, rows, wv = split_validation(net, loss, X, Y, validation, rng, weights=w)
-    batches = Batches(net, X, Y, batch_size, rows, shuffle, weights=w)
-    first_epoch = (ck.epoch if ck else 0) if state is None else int(state.get("epoch", 0))
-    opt = _build_optimizer(
-        optimizer, lr, schedule, optimizer_hyperparameters, batches.steps,
-        epochs if state is None else first_epoch + epochs,
-    )  # fmt: skip
-    rules = _rules(early_stopping, tol_loss, tol_grad, net.theta)
-    run = _Run(net, loss, opt, batches, rules, list(callbacks), metric_fns, (Xv, Yv), rng)
+    return (Xv, Yv, wv), Batches(net, X, Y, batch_size, rows, shuffle, weights=w)
+
+
+def _keep(run: _Run, checkpoint, checkpoint_every: int, wv, rng_initial, t_start, target):
+    """The run's bookkeeping: its checkpoint file and period, the validation weights (or None),
+    the generator's state at the start, the start time and the last epoch to run."""
     run.checkpoint, run.checkpoint_every, run.wv = checkpoint, checkpoint_every, wv
-    run.rng_initial, run.t_start, run.target = rng_initial, t_start, int(epochs)
+    run.rng_initial, run.t_start, run.target = rng_initial, t_start, target
+
+
+def _finish(run: _Run, diverged: str | None) -> History:
+    """The run's History; a warning (at fit's caller) first when training diverged."""
+    if diverged is not None:
+        warnings.warn(diverged, RuntimeWarning, stacklevel=3)
+    return run.finish()
+
+
+def _run_epochs(state, epochs: int) -> int:
+    """The epochs the schedule is sized to: ``epochs``, or the earlier fit's plus ``epochs``."""
+    if state is None:
+        return epochs
+    return int(state.get("epoch", 0)) + epochs
+
+
+def _start(run: _Run, ck, resume, state, epochs: int, compiled: bool | None) -> None:
+    """Set ``run`` to continue a checkpoint (``resume``) or an earlier fit's ``state``, its
+    previous θ to the current one, and its step loop compiled or not (fit's ``compiled``)."""
     if ck is not None:
         run.resume(ck, resume)
     elif state is not None:
-        run.go_on(state, int(epochs))
-    np.copyto(run.trainer.prev, net.theta)
+        run.go_on(state, epochs)
+    np.copyto(run.trainer.prev, run.net.theta)
     run.trainer.use_compiled(compiled)
-    with blas_threads(threads, net.n_params):
-        diverged = run.run(progress)
-    if diverged is not None:
-        warnings.warn(diverged, RuntimeWarning, stacklevel=2)
-    return run.finish()
 
 
 def _rules(early_stopping, tol_loss, tol_grad, theta) -> list:
@@ -282,9 +317,7 @@ class _Progress:
     """The tqdm bar over epochs, with the running loss every ``every`` steps (0: never)."""
 
     def __init__(self, target: int, start: int, steps_per_epoch: int):
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(
+        self.bar = progress_bar(
             total=target, initial=start, unit="epoch", file=sys.stderr, dynamic_ncols=True,
             leave=True,
         )  # fmt: skip
@@ -396,7 +429,7 @@ class _Run:
 
     def run(self, progress: bool | None) -> str | None:
         """The epochs; returns the divergence message, if the run diverged."""
-        show = sys.stderr.isatty() if progress is None else bool(progress)
+        show = (sys.stderr.isatty() or in_notebook()) if progress is None else bool(progress)
         bar = None
         if show and self.target > self.start_epoch:
             bar = _Progress(self.target, self.start_epoch, self.batches.steps)

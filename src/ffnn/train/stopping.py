@@ -6,7 +6,7 @@ callbacks: ``observe`` (bookkeeping, before the callbacks: e.g. keep the best θ
 restore the best θ) and returns words to add to the message; ``reason`` is the History's
 ``stop_reason``. Called as a plain callback (in ``callbacks=``) a rule observes and checks at once.
 
-* :class:`EarlyStopping`   patience on the validation loss, restoring the best θ
+* :class:`EarlyStopping`   patience on the validation loss (or accuracy), restoring the best θ
 * :class:`LossTolerance`   L_train ≤ tol;   :class:`GradTolerance`   RMS ‖∂L/∂θ‖ ≤ tol
 * :class:`TimeLimit`       wall seconds since the run began
 * :class:`NoImprovement`   scikit-learn's rule (tol, n_iter_no_change) on any score, with
@@ -23,6 +23,7 @@ import time
 import numpy as np
 
 from ffnn.core.graph import Network
+from ffnn.errors import FFNNError
 from ffnn.train.callbacks import Callback
 
 __all__ = [
@@ -62,26 +63,44 @@ class StoppingRule(Callback):
 
 
 class EarlyStopping(StoppingRule):
-    """Stop when ``val_loss`` has not improved for ``patience`` epochs; at the end (unless
-    interrupted or diverged) restore θ of the best epoch. ``best_theta``: (p,)."""
+    """Stop when the ``monitor`` has not improved for ``patience`` epochs; at the end (unless
+    interrupted or diverged) restore θ of the best epoch. ``best_theta``: (p,).
+
+    ``monitor="val_loss"`` (fit's rule): the lowest validation loss is best.
+    ``monitor="val_accuracy"`` (classification runs): the highest validation accuracy is best,
+    the lower validation loss breaking ties; an epoch without a finite accuracy is no better.
+    On a classifier the cross-entropy often rises (over-confidence on the examples it gets
+    wrong) while the accuracy still improves, so this rule may keep a later, better epoch.
+    """
 
     reason = "early_stopping"
 
-    def __init__(self, patience: int, theta: np.ndarray):
-        self.patience = int(patience)
+    def __init__(self, patience: int, theta: np.ndarray, monitor: str = "val_loss"):
+        if monitor not in _MONITORS:
+            raise FFNNError(f"monitor is one of {', '.join(_MONITORS)}, got {monitor!r}")
+        self.patience, self.monitor = int(patience), monitor
+        self._key, self._what, self._words, self._none = _MONITORS[monitor]
         self.best_theta = theta.copy()
-        self.best_val, self.best_epoch, self.bad_epochs = math.inf, None, 0
+        self.best = self._none  # the best epoch's key (larger is better)
+        self.best_epoch, self.bad_epochs, self.fired = None, 0, False
+
+    @property
+    def best_val(self) -> float:
+        """The validation loss of the best epoch (∞ before one)."""
+        return -self.best[-1]
 
     def observe(self, net, epoch, logs):
-        if logs["val_loss"] < self.best_val:
-            self.best_val, self.best_epoch, self.bad_epochs = logs["val_loss"], epoch, 0
+        key = self._key(logs)
+        if key is not None and key > self.best:
+            self.best, self.best_epoch, self.bad_epochs = key, epoch, 0
             np.copyto(self.best_theta, net.theta)
         else:
             self.bad_epochs += 1
 
     def check(self, net, epoch, logs):
         if self.bad_epochs >= self.patience:
-            return f"the validation loss did not improve for {self.bad_epochs} epochs"
+            self.fired = True
+            return f"the validation {self._what} did not improve for {self.bad_epochs} epochs"
         return None
 
     def finish(self, net, stop_reason):
@@ -90,48 +109,77 @@ class EarlyStopping(StoppingRule):
         if stop_reason.startswith("training diverged"):
             return ""
         np.copyto(net.theta, self.best_theta)
-        return f"; restored the weights of epoch {self.best_epoch} (val_loss {self.best_val:.4g})"
+        return f"; restored the weights of epoch {self.best_epoch} ({self._words(self.best)})"
 
     # the checkpoint's "loop" bookkeeping and arrays
     def state(self) -> tuple[dict, dict]:
         best = None if not math.isfinite(self.best_val) else self.best_val
         info = {"best_val": best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
+        if len(self.best) == 2:  # (val_accuracy, −val_loss)
+            info["best_accuracy"] = None if self.best_epoch is None else self.best[0]
         return info, {"best_theta": self.best_theta}
 
     def load_state(self, info: dict, arrays: dict, theta: np.ndarray) -> None:
         self.best_theta[...] = arrays["best_theta"] if "best_theta" in arrays else theta
-        bv = info.get("best_val")
-        self.best_val = math.inf if bv is None else float(bv)
+        bv, ba = info.get("best_val"), info.get("best_accuracy")
+        loss_key = -math.inf if bv is None else -float(bv)
+        acc = (-math.inf if ba is None else float(ba),) if len(self.best) == 2 else ()
+        self.best = (*acc, loss_key)
         self.best_epoch = info.get("best_epoch")
         self.bad_epochs = int(info.get("bad_epochs", 0))
 
 
-class LossTolerance(StoppingRule):
+def _loss_key(logs: dict) -> tuple:
+    """The validation loss as a key where larger is better: (−val_loss,) (NaN: never better)."""
+    return (-logs["val_loss"],)
+
+
+def _accuracy_key(logs: dict) -> tuple | None:
+    """(val_accuracy, −val_loss), a missing or non-finite loss counting as +∞; None without a
+    finite accuracy."""
+    acc, loss = logs.get("val_accuracy"), logs.get("val_loss")
+    if acc is None or not math.isfinite(acc):
+        return None
+    return (acc, -(math.inf if loss is None or not math.isfinite(loss) else loss))
+
+
+#: monitor -> (key of an epoch's logs, what improves, words for the best key, key before any)
+_MONITORS = {
+    "val_loss": (_loss_key, "loss", lambda k: f"val_loss {-k[0]:.4g}", (-math.inf,)),
+    "val_accuracy": (
+        _accuracy_key,
+        "accuracy",
+        lambda k: f"val_accuracy {100 * k[0]:.2f}%",
+        (-math.inf, -math.inf),
+    ),
+}
+
+
+class _Tolerance(StoppingRule):
+    """Stop when ``logs[key]`` is ≤ ``tol``; ``reason`` is also fit's option (tol_loss, …)."""
+
+    key = words = ""
+
+    def __init__(self, tol: float):
+        self.tol = tol
+
+    def check(self, net, epoch, logs):
+        value = logs[self.key]
+        if value <= self.tol:
+            return f"{self.words} {value:.4g} <= {self.reason}={self.tol:g}"
+        return None
+
+
+class LossTolerance(_Tolerance):
     """Stop when L_train (``train_loss``, the epoch's running mean) is ≤ ``tol``."""
 
-    reason = "tol_loss"
-
-    def __init__(self, tol: float):
-        self.tol = tol
-
-    def check(self, net, epoch, logs):
-        if logs["train_loss"] <= self.tol:
-            return f"training loss {logs['train_loss']:.4g} <= tol_loss={self.tol:g}"
-        return None
+    reason, key, words = "tol_loss", "train_loss", "training loss"
 
 
-class GradTolerance(StoppingRule):
+class GradTolerance(_Tolerance):
     """Stop when the epoch's RMS gradient norm (``grad_norm``) is ≤ ``tol``."""
 
-    reason = "tol_grad"
-
-    def __init__(self, tol: float):
-        self.tol = tol
-
-    def check(self, net, epoch, logs):
-        if logs["grad_norm"] <= self.tol:
-            return f"gradient norm {logs['grad_norm']:.4g} <= tol_grad={self.tol:g}"
-        return None
+    reason, key, words = "tol_grad", "grad_norm", "gradient norm"
 
 
 class TimeLimit(StoppingRule):
