@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import signal
+from collections import deque
 
 from ffnn.errors import FFNNError
 from ffnn.sweep.cells import run_cell
@@ -56,43 +57,82 @@ class Serial:
 
 
 class Loky:
-    """``jobs`` local worker processes (joblib's loky), one BLAS thread each."""
+    """``jobs`` local worker processes (joblib's loky), one BLAS thread each.
+
+    Each worker is its own one-process loky executor, and a cell goes to a worker only when that
+    worker is free: a worker that dies takes only the cell it was running with it (loky breaks the
+    whole executor a dead process belonged to, which would lose every other worker's cell and
+    every queued one). The executors are kept for the next sweep of the same size (warm workers);
+    idle ones exit by themselves after a minute.
+    """
+
+    _pool: dict[int, list] = {}  # jobs -> the executors kept between sweeps
 
     def __init__(self, jobs: int):
         self.name, self.jobs = f"loky ({jobs} workers)", jobs
-        self.recover()
+        self.slots = Loky._pool.setdefault(jobs, [None] * jobs)
+        self.busy: dict = {}  # the loky future of a running cell -> (slot, the cell's future)
+        self.queue: deque = deque()  # the cells' futures not yet given to a worker
+        for i in range(jobs):
+            self._ensure(i)
+
+    def _ensure(self, i: int) -> None:
+        from joblib.externals.loky import ProcessPoolExecutor
+
+        ex = self.slots[i]
+        if ex is None or getattr(ex, "_flags", None) is None or ex._flags.broken:
+            self.slots[i] = ProcessPoolExecutor(max_workers=1, timeout=60, env=_ONE_THREAD)
 
     def recover(self) -> None:
-        from joblib.externals.loky import get_reusable_executor
-
-        # a fresh executor when the last one broke (a worker died) or was shut down
-        self.ex = get_reusable_executor(max_workers=self.jobs, timeout=60, env=_ONE_THREAD)
+        for i in range(self.jobs):
+            self._ensure(i)
 
     def submit(self, cell: Cell):
-        return self.ex.submit(run_cell, cell)
+        f = cf.Future()
+        f.cell = cell
+        self.queue.append(f)
+        return f
+
+    def _dispatch(self) -> None:
+        free = set(range(self.jobs)) - {slot for slot, _ in self.busy.values()}
+        for i in sorted(free):
+            if not self.queue:
+                return
+            f = self.queue.popleft()
+            self._ensure(i)
+            self.busy[self.slots[i].submit(run_cell, f.cell)] = (i, f)
 
     def wait(self, pending: set) -> tuple[set, set]:
-        done, rest = cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
-        return set(done), set(rest)
+        self._dispatch()
+        done, _ = cf.wait(list(self.busy), timeout=0.5, return_when=cf.FIRST_COMPLETED)
+        for g in done:
+            i, f = self.busy.pop(g)
+            try:
+                f.set_result(g.result())
+            except (cf.BrokenExecutor, cf.CancelledError) as e:
+                f.set_exception(WorkerLost(f"{type(e).__name__}: {e}"))
+                self._ensure(i)  # a fresh worker in that slot only
+        finished = {f for f in pending if f.done()}
+        return finished, pending - finished
 
     def result(self, f) -> dict:
-        try:
-            return f.result()
-        except (cf.BrokenExecutor, cf.CancelledError) as e:
-            raise WorkerLost(f"{type(e).__name__}: {e}") from None
+        return f.result()
 
     def close(self, cancel: bool = False) -> None:
         """On Ctrl-C, stop the workers at once; else leave them to the next sweep (as joblib
         does): idle workers exit by themselves after a minute, and with this process."""
         if not cancel:
             return
-        # killing the workers breaks the executor, whose manager then fails every pending
-        # future and joins; loky's own kill_workers=True races with queued work (a KeyError in
-        # its manager thread, joblib 1.4-1.6)
-        for pid in list(getattr(self.ex, "_processes", {})):
-            with contextlib.suppress(OSError):
-                os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
-        self.ex.shutdown(wait=True)
+        # kill the processes, then shut the (now broken) executors down; loky's own
+        # kill_workers=True races with queued work (a KeyError in its manager thread, joblib 1.6)
+        for ex in self.slots:
+            for pid in list(getattr(ex, "_processes", {}) or {}):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+        for i, ex in enumerate(self.slots):
+            if ex is not None:
+                ex.shutdown(wait=True)
+            self.slots[i] = None
 
 
 def _distributed():
