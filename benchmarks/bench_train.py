@@ -24,16 +24,23 @@ at one thread. JAX peers: ``jax step`` (a jitted step from a Python loop) and ``
 epoch as one jitted lax.scan); XLA's pool is sized by the affinity while its client starts.
 ``--busy`` adds a competing spin loop pinned to the first core and an ``ffnn auto`` runner
 (``fit(threads=None)``) beside ``ffnn`` (``fit(threads=--threads)``).
-Medians over ``--repeats`` repeats, the peers
-interleaved within each repeat so that a noisy shared machine hits them alike. Inference rows time
-forward passes in batches of 1,024 (ffnn ``net.predict``, torch under ``no_grad``, sklearn
-``predict_proba``/``predict``). A subprocess then trains the mnist-shape network for one epoch on
-200,000 × 784 float32 examples (~630 MB) and reports its peak resident memory over the data size.
+Every runner (and the limit) runs in a process of its own (``train_runners.py``: one
+process's thread pools slowed the next runner's in the same process up to 10x), warmed up once,
+then driven one epoch at a time: medians over ``--repeats`` repeats, the runners interleaved
+within each repeat (with a pause between two) so that a noisy shared machine hits them alike.
+The line after the machine line says which OpenBLAS kernels each runner's process ran (where
+the environment sets ``OPENBLAS_CORETYPE``, every process inherits it: to measure what OpenBLAS
+picks by itself, unset it — and ``OPENBLAS_L2_SIZE`` — for the benchmark's command).
+Inference rows time forward passes in batches of 1,024 (ffnn ``net.predict``, torch under
+``no_grad``, sklearn ``predict_proba``/``predict``). A subprocess then trains the mnist-shape
+network for one epoch on 200,000 × 784 float32 examples (~630 MB) and reports its peak resident
+memory over the data size.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -41,12 +48,8 @@ import subprocess
 import sys
 import time
 
-CONFIGS = {  # name: (widths, batch)
-    "tiny": ([1, 32, 32, 1], 32),
-    "small": ([64, 128, 128, 10], 64),
-    "mnist": ([784, 256, 256, 10], 128),
-    "wide": ([784, 1024, 1024, 10], 256),
-}
+from train_runners import CONFIGS, INFER_BATCH, LR, RUNNERS, make_data, n_params
+
 TARGETS = {  # name: (x torch, x sklearn, fraction of the matmul limit, x jax scan)
     "tiny": (4.0, 3.0, None, 0.5),
     "small": (1.5, 2.0, None, 0.7),
@@ -55,8 +58,8 @@ TARGETS = {  # name: (x torch, x sklearn, fraction of the matmul limit, x jax sc
 }
 JAX_STEP_TARGET = 1.0  # ahead of JAX's jitted step loop at every size
 CORE_TARGET = 0.95  # fit (NumPy path) within 5% of the bare core step
-LR = 0.01
-INFER_BATCH = 1024
+PAUSE = 0.25  # seconds between two runners: the last one's spinning thread pools go to sleep
+RUNNERS_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train_runners.py")
 
 
 def _args():
@@ -76,256 +79,6 @@ def _args():
     ap.add_argument("--memory-n", type=int, default=200_000, help="rows of the memory run")
     ap.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     return ap.parse_args()
-
-
-# --- data and networks -------------------------------------------------------------------------
-def make_data(widths, n, seed=0):
-    """X: (n, n_0) float32 standard normal; y: int labels (K > 1) or a smooth target (n, 1)."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, widths[0]), dtype=np.float32)
-    if widths[-1] == 1:
-        y = np.sin(2.0 * X[:, :1]).astype(np.float32)
-    else:
-        y = rng.integers(0, widths[-1], n)
-    return X, y
-
-
-def n_params(widths) -> int:
-    return sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=False))
-
-
-# --- ffnn --------------------------------------------------------------------------------------
-def ffnn_fit_epoch(widths, bs, X, y, threads=None, compiled=None):
-    """A closure running one epoch of ffnn.train.fit; the network persists across calls.
-    ``compiled``: fit's choice (None: the compiled path where Numba supports the run), False:
-    the NumPy step loop, True: the compiled path."""
-    import ffnn
-
-    classify = widths[-1] > 1
-    net = ffnn.mlp(widths, "relu", output="softmax" if classify else "identity", rng=0)
-    loss = "cross_entropy" if classify else "mse"
-    seed = iter(range(10**6))
-
-    def epoch():
-        ffnn.fit(net, X, y, loss, optimizer="sgd", lr=LR, batch_size=bs, epochs=1,
-                 progress=False, rng=next(seed), threads=threads, compiled=compiled)  # fmt: skip
-
-    return net, epoch
-
-
-def ffnn_core_epoch(widths, bs, X, y):
-    """The bare step loop on the core API: what fit costs beyond forward/backward/update."""
-    import numpy as np
-
-    import ffnn
-
-    classify = widths[-1] > 1
-    net = ffnn.mlp(widths, "relu", output="softmax" if classify else "identity", rng=0)
-    loss = ffnn.get_loss("cross_entropy" if classify else "mse")
-    Y = np.eye(widths[-1], dtype=np.float32)[y] if classify else y
-    n = X.shape[0]
-    Xb = np.empty((bs, X.shape[1]), np.float32)
-    Yb = np.empty((bs, Y.shape[1]), np.float32)
-    g = net.gradient_buffer()
-    out_act = net.output
-    rng = np.random.default_rng(0)
-
-    def epoch():
-        order = rng.permutation(n)
-        for a in range(0, n - bs + 1, bs):  # full batches only
-            idx = order[a : a + bs]
-            X.take(idx, axis=0, out=Xb, mode="clip")
-            Y.take(idx, axis=0, out=Yb, mode="clip")
-            z, trace = net.forward(Xb)
-            _, delta = loss.value_and_delta(z, Yb, out_act)
-            net.backward(trace, delta, out=g)
-            net.theta -= LR * g  # in place: the W, b views follow
-
-    return epoch
-
-
-# --- peers -------------------------------------------------------------------------------------
-def torch_epoch(widths, bs, X, y):
-    import torch
-    from torch import nn
-
-    torch.manual_seed(0)
-    layers: list = []
-    for a, b in zip(widths[:-2], widths[1:-1], strict=True):
-        layers += [nn.Linear(a, b), nn.ReLU()]
-    model = nn.Sequential(*layers, nn.Linear(widths[-2], widths[-1]))
-    classify = widths[-1] > 1
-    loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    n = X.shape[0]
-    gen = torch.Generator().manual_seed(0)
-
-    def epoch():
-        perm = torch.randperm(n, generator=gen)
-        for a in range(0, n, bs):
-            idx = perm[a : a + bs]
-            opt.zero_grad()
-            loss = loss_fn(model(Xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-
-    def predict(Xi):
-        with torch.no_grad():
-            z = model(Xi)
-            return torch.softmax(z, dim=1) if classify else z
-
-    return model, epoch, predict
-
-
-def _jax_parts(widths, bs, X, y):
-    """The JAX step as an expert writes it: params a pytree [(W, b)], the loss from logits
-    (log_softmax / squared error), jax.grad, SGD by tree_map; data on the device once, the batch
-    gathered inside the jitted function. Initial weights are ffnn's (same init)."""
-    import jax
-    import jax.numpy as jnp
-    import numpy as np
-
-    import ffnn
-
-    classify = widths[-1] > 1
-    net = ffnn.mlp(widths, "relu", output="softmax" if classify else "identity", rng=0)
-    params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in net.unflatten(net.theta)]
-    Xd = jnp.asarray(X)
-    yd = jnp.asarray(y.astype(np.int32) if classify else y)
-
-    def loss_fn(params, xb, yb):
-        h = xb
-        for W, b in params[:-1]:
-            h = jax.nn.relu(h @ W.T + b)
-        W, b = params[-1]
-        z = h @ W.T + b
-        if classify:
-            logp = jax.nn.log_softmax(z)
-            return -jnp.mean(jnp.take_along_axis(logp, yb[:, None], axis=1))
-        return jnp.mean(jnp.sum((z - yb) ** 2, axis=1))
-
-    def sgd(params, idx):
-        g = jax.grad(loss_fn)(params, Xd[idx], yd[idx])
-        return jax.tree_util.tree_map(lambda p, gp: p - LR * gp, params, g)
-
-    return params, sgd, np.random.default_rng(0), X.shape[0]
-
-
-def jax_step_epoch(widths, bs, X, y):
-    """A jitted step called from a Python loop, one dispatch per batch."""
-    import jax
-    import numpy as np
-
-    params, sgd, rng, n = _jax_parts(widths, bs, X, y)
-    step = jax.jit(sgd, donate_argnums=0)
-    box = [params]
-
-    def epoch():
-        order = rng.permutation(n).astype(np.int32)
-        p = box[0]
-        for a in range(0, n, bs):
-            p = step(p, order[a : a + bs])
-        box[0] = jax.block_until_ready(p)
-
-    return epoch
-
-
-def jax_scan_epoch(widths, bs, X, y):
-    """The epoch as one jitted ``lax.scan`` over the full batches (then one jitted step on the
-    remainder, if n is not a multiple of the batch)."""
-    import jax
-    import numpy as np
-
-    params, sgd, rng, n = _jax_parts(widths, bs, X, y)
-    full = n // bs
-
-    def scan_epoch(params, batches):
-        return jax.lax.scan(lambda p, idx: (sgd(p, idx), None), params, batches)[0]
-
-    run_scan = jax.jit(scan_epoch, donate_argnums=0)
-    step = jax.jit(sgd, donate_argnums=0)
-    box = [params]
-
-    def epoch():
-        order = rng.permutation(n).astype(np.int32)
-        p = run_scan(box[0], order[: full * bs].reshape(full, bs))
-        if full * bs < n:
-            p = step(p, order[full * bs :])
-        box[0] = jax.block_until_ready(p)
-
-    return epoch
-
-
-def sklearn_epoch(widths, bs, X, y):
-    from sklearn.neural_network import MLPClassifier, MLPRegressor
-
-    classify = widths[-1] > 1
-    kw = dict(
-        hidden_layer_sizes=tuple(widths[1:-1]),
-        activation="relu",
-        solver="sgd",
-        learning_rate="constant",
-        learning_rate_init=LR,
-        momentum=0.0,
-        nesterovs_momentum=False,
-        alpha=0.0,
-        batch_size=bs,
-        shuffle=True,
-        tol=1e-30,
-        n_iter_no_change=10**9,
-        max_iter=1,
-        random_state=0,
-    )
-    model = MLPClassifier(**kw) if classify else MLPRegressor(**kw)
-    yy = y if classify else y.ravel()
-    classes = list(range(widths[-1])) if classify else None
-
-    def epoch():
-        if classify:
-            model.partial_fit(X, yy, classes=classes)
-        else:
-            model.partial_fit(X, yy)
-
-    predict = model.predict_proba if classify else model.predict
-    return model, epoch, predict
-
-
-# --- the limit ---------------------------------------------------------------------------------
-def matmul_step(widths, bs):
-    """One training step's matrix products on preallocated float32 arrays; returns a callable."""
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    ops = []
-    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=False)):
-        W = rng.standard_normal((n_out, n_in), dtype=np.float32)
-        x = rng.standard_normal((bs, n_in), dtype=np.float32)
-        g = rng.standard_normal((bs, n_out), dtype=np.float32)
-        z, gW, dx = np.empty((bs, n_out), np.float32), np.empty_like(W), np.empty_like(x)
-        ops.append((x, W.T, z))  # forward  z = x Wᵀ
-        ops.append((g.T, x, gW))  # backward ∂L/∂W = gᵀ x
-        if i > 0:
-            ops.append((g, W, dx))  # backward ∂L/∂x = g W
-    matmul = np.matmul
-
-    def step():
-        for a, b, out in ops:
-            matmul(a, b, out=out)
-
-    return step
-
-
-def time_once(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
-def time_min_of(fn, k: int) -> float:
-    return min(time_once(fn) for _ in range(k))
 
 
 # --- memory ------------------------------------------------------------------------------------
@@ -405,7 +158,7 @@ def machine_line(threads: int) -> str:
 
         for info in threadpool_info():
             if info.get("user_api") == "blas" and "numpy" in info.get("filepath", ""):
-                blas = f"{info['internal_api']} {info.get('version')} ({info.get('architecture')})"
+                blas = f"{info['internal_api']} {info.get('version')}"
     except ImportError:
         pass
     parts = [
@@ -433,28 +186,6 @@ def _fmt_rate(x: float) -> str:
     return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
 
 
-def _jax_threads(threads: int) -> str:
-    """Start XLA's CPU client with ``threads`` intra-op threads. It ignores the old flags
-    (measured: JAX ran at 2 cores' speed with ``--xla_cpu_multi_thread_eigen=false``) and sizes
-    its pool by the process's CPU affinity, so the affinity is narrowed to ``threads`` cores while
-    the client starts, then restored (pinning the whole run instead left the pool's spinning
-    threads on ffnn's one core and halved everyone else)."""
-    cores = sorted(os.sched_getaffinity(0))
-    if threads >= len(cores):
-        return f"XLA pool: all {len(cores)} cores"
-    os.sched_setaffinity(0, cores[:threads])
-    try:
-        import jax
-        import jax.numpy as jnp
-
-        jax.block_until_ready(jax.jit(lambda a: a @ a)(jnp.ones((64, 64))))
-    except ImportError:
-        pass
-    finally:
-        os.sched_setaffinity(0, cores)
-    return f"XLA pool started under an affinity of {threads} core(s)"
-
-
 def _busy() -> subprocess.Popen:
     """A competing process that keeps one core busy (a pure-Python spin loop on the first core)."""
     core = min(os.sched_getaffinity(0))
@@ -464,93 +195,95 @@ def _busy() -> subprocess.Popen:
     )
 
 
-def _peers(args):
-    """The optional peers that import: (torch or None, use_sklearn, use_jax)."""
-    torch = None
-    if not args.no_torch:
+# --- the runners, one process each --------------------------------------------------------------
+class Worker:
+    """One runner in its own process (train_runners.py), driven line by line."""
+
+    def __init__(self, runner: str, name: str, n: int, threads: int):
+        self.runner = runner
+        self.proc = subprocess.Popen(
+            [sys.executable, RUNNERS_PY, runner, name, str(n), str(threads)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+        )  # fmt: skip
+        line = self.proc.stdout.readline()
+        if not line.startswith("ready "):
+            self.close()
+            rc = self.proc.returncode
+            raise RuntimeError(f"runner {runner!r} at {name} did not start (exit status {rc})")
+        self.info = json.loads(line[6:])
+
+    def ask(self, cmd: str) -> dict:
+        self.proc.stdin.write(cmd + "\n")
+        out = json.loads(self.proc.stdout.readline())
+        if "error" in out:
+            raise RuntimeError(f"{self.runner}: {out['error']}")
+        return out
+
+    def close(self) -> None:
+        if self.proc.stdin and not self.proc.stdin.closed:
+            self.proc.stdin.close()
         try:
-            import torch
-
-            torch.set_num_threads(args.threads)
-        except ImportError:
-            torch = None
-    use_sklearn, use_jax = not args.no_sklearn, not args.no_jax
-    for name, use in (("sklearn", use_sklearn), ("jax", use_jax)):
-        if use:
-            try:
-                __import__(name)
-            except ImportError:
-                use_sklearn, use_jax = (
-                    (False, use_jax) if name == "sklearn" else (use_sklearn, False)
-                )
-    return torch, use_sklearn, use_jax
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
-def _runners(widths, bs, X, y, args, torch, use_sklearn, use_jax):
-    """{name: epoch callable}, {name: predictor}, the sklearn model (or None)."""
-    from ffnn.train import compiled
+def _available(module: str) -> bool:
+    import importlib.util
 
-    runners: dict = {}
-    net, runners["ffnn"] = ffnn_fit_epoch(widths, bs, X, y, args.threads)
-    if args.busy:
-        runners["ffnn auto"] = ffnn_fit_epoch(widths, bs, X, y, None)[1]  # threads=None
-    if compiled.available():
-        runners["ffnn numpy"] = ffnn_fit_epoch(widths, bs, X, y, args.threads, False)[1]
-        if n_params(widths) > compiled.AUTO_MAX_PARAMS:
-            runners["ffnn numba"] = ffnn_fit_epoch(widths, bs, X, y, args.threads, True)[1]
-    runners["ffnn core"] = ffnn_core_epoch(widths, bs, X, y)
-    predictors = {"ffnn": lambda Xi, net=net: net.predict(Xi)}
-    if use_jax:
-        runners["jax step"] = jax_step_epoch(widths, bs, X, y)
-        runners["jax scan"] = jax_scan_epoch(widths, bs, X, y)
-    if torch is not None:
-        _, runners["torch"], predictors["torch"] = torch_epoch(widths, bs, X, y)
-    smodel = None
-    if use_sklearn:
-        smodel, runners["sklearn"], predictors["sklearn"] = sklearn_epoch(widths, bs, X, y)
-    return runners, predictors, smodel
+    return importlib.util.find_spec(module) is not None
 
 
-def _time_config(name, n, repeats, args, peers):
-    """Medians of the epoch times and of the inference times of every runner at one config."""
-    widths, bs = CONFIGS[name]
-    X, y = make_data(widths, n)
-    runners, predictors, smodel = _runners(widths, bs, X, y, args, *peers)
-    for run in runners.values():  # warm-up epoch (and JAX's compilation)
-        run()
-    step = matmul_step(widths, bs)
-    steps = -(-n // bs)
-    times: dict = {k: [] for k in [*runners, "limit"]}
-    cpu: dict = {k: [] for k in [*runners, "limit"]}
-    itimes: dict = {k: [] for k in predictors}
-    Xt = None if peers[0] is None else peers[0].from_numpy(X)
+def _runner_names(name: str, args) -> list[str]:
+    """The runners at config ``name`` that this installation and these options allow."""
+    numba = _available("numba")
+    from_ffnn = ["ffnn"] + (["ffnn auto"] if args.busy else [])
+    if numba:  # then fit takes the compiled path: the NumPy step loop beside it
+        from_ffnn.append("ffnn numpy")
+    out = [*from_ffnn, "ffnn core"]
+    if not args.no_jax and _available("jax"):
+        out += ["jax step", "jax scan"]
+    if not args.no_torch and _available("torch"):
+        out.append("torch")
+    if not args.no_sklearn and _available("sklearn"):
+        out.append("sklearn")
+    assert set(out) <= set(RUNNERS)
+    return [*out, "limit"]
 
-    def limit_epoch():
-        for _ in range(steps):
-            step()
 
-    for _ in range(repeats):
-        for k, run in runners.items():
-            c = time.process_time()
-            times[k].append(time_once(run))
-            cpu[k].append(time.process_time() - c)
-        times["limit"].append(steps * time_min_of(step, 20))
-        c = time.process_time()
-        limit_epoch()
-        cpu["limit"].append(time.process_time() - c)
-        for k, pred in predictors.items():
-            src = Xt if k == "torch" else X
-
-            def infer(pred=pred, src=src):
-                for a in range(0, n, INFER_BATCH):
-                    pred(src[a : a + INFER_BATCH])
-
-            itimes[k].append(time_once(infer))
+def _time_config(name, n, repeats, args):
+    """Medians of the epoch times (wall and CPU) and inference times of every runner at one
+    config, each runner in its own process, interleaved within each repeat; and the workers'
+    start-up notes."""
+    workers = {}
+    try:
+        for r in _runner_names(name, args):
+            workers[r] = Worker(r, name, n, args.threads)
+        times: dict = {k: [] for k in workers}
+        cpu: dict = {k: [] for k in workers}
+        itimes: dict = {k: [] for k in workers if k in ("ffnn", "torch", "sklearn")}
+        best_limit = []
+        for _ in range(repeats):
+            for k, w in workers.items():
+                time.sleep(PAUSE)
+                out = w.ask("epoch")
+                times[k].append(out["t"])
+                cpu[k].append(out["cpu"])
+            best_limit.append(workers["limit"].ask("limit")["t"])
+            for k in itimes:
+                time.sleep(PAUSE)
+                itimes[k].append(workers[k].ask("infer")["t"])
+        infos = {k: w.info for k, w in workers.items()}
+    finally:
+        for w in workers.values():
+            w.close()
     med = {k: statistics.median(v) for k, v in times.items()}
+    med["limit epoch"] = med["limit"]
+    med["limit"] = statistics.median(best_limit)
     med.update({f"cpu:{k}": statistics.median(v) for k, v in cpu.items()})
+    med["cpu:limit epoch"] = med["cpu:limit"]
     imed = {k: statistics.median(v) for k, v in itimes.items()}
-    skl_dtype = None if smodel is None else smodel.coefs_[0].dtype
-    return med, imed, skl_dtype
+    return med, imed, infos
 
 
 def _verdict(name, med, skl_dtype) -> str:
@@ -581,6 +314,17 @@ def _verdict(name, med, skl_dtype) -> str:
     return f"{name:<6} " + "; ".join(parts)
 
 
+def _kernels_line(infos: dict) -> str:
+    """Which OpenBLAS kernels each runner's process ran (and XLA's pool)."""
+    seen: dict = {}
+    for k, info in infos.items():
+        key = "/".join(info.get("openblas", [])) or "none"
+        seen.setdefault(key, []).append(k)
+    parts = [f"{key}: {', '.join(v)}" for key, v in seen.items()]
+    xla = next((i["xla"] for i in infos.values() if "xla" in i), None)
+    return "OpenBLAS kernels per runner: " + "; ".join(parts) + (f"; {xla}" if xla else "")
+
+
 def main() -> None:
     args = _args()
     if args.memory_child:
@@ -592,39 +336,33 @@ def main() -> None:
     for name in names:
         if name not in CONFIGS:
             sys.exit(f"unknown config {name!r}; choose among {', '.join(CONFIGS)}")
-    pinned = _jax_threads(args.threads) if not args.no_jax else "no jax"
-    from threadpoolctl import threadpool_limits
-
-    peers = _peers(args)
     busy = _busy() if args.busy else None
-    print(machine_line(args.threads) + f"; {pinned}" + ("; + 1 busy process" if busy else ""))
+    print(machine_line(args.threads) + ("; + 1 busy process" if busy else ""))
     print(f"n = {n:,} examples per epoch, {repeats} repeats (median), lr = {LR}, float32")
-    rows, infer_rows, verdicts = [], [], []
+    rows, infer_rows, verdicts, kernels = [], [], [], None
     try:
-        with threadpool_limits(args.threads):
-            for name in names:
-                widths = CONFIGS[name][0]
-                p = n_params(widths)
-                med, imed, skl_dtype = _time_config(name, n, repeats, args, peers)
-                for k, t in med.items():
-                    if not k.startswith("cpu:"):
-                        rows.append(
-                            (name, k, n / t, 6.0 * p * n / t / 1e9, med["ffnn"], t, med[f"cpu:{k}"])
-                        )
-                for k, t in imed.items():
-                    infer_rows.append(
-                        (name, k, n / t, 2.0 * p * n / t / 1e9, imed["ffnn"], t, None)
-                    )
-                verdicts.append(_verdict(name, med, skl_dtype))
+        for name in names:
+            p = n_params(CONFIGS[name][0])
+            med, imed, infos = _time_config(name, n, repeats, args)
+            kernels = kernels or _kernels_line(infos)
+            for k, t in med.items():
+                if not k.startswith("cpu:"):
+                    gf = 6.0 * p * n / t / 1e9
+                    rows.append((name, k, n / t, gf, med["ffnn"], t, med[f"cpu:{k}"]))
+            for k, t in imed.items():
+                infer_rows.append((name, k, n / t, 2.0 * p * n / t / 1e9, imed["ffnn"], t, None))
+            verdicts.append(_verdict(name, med, infos.get("sklearn", {}).get("dtype")))
     finally:
         if busy is not None:
             busy.kill()
+    print(kernels)
     print()
     print(
         "training, one epoch (median; 'ffnn x': the runner's time over ffnn's; cpu s: the "
-        "process's CPU time, all threads, XLA's pool included):"
+        "runner process's CPU time, all threads, XLA's pool included; limit: best single step "
+        "x steps, limit epoch: a whole epoch of the products):"
     )
-    _table(rows, ("limit",))
+    _table(rows, ("limit", "limit epoch"))
     print()
     print(f"inference, forward only in batches of {INFER_BATCH} (median; GFLOP/s as 2·p·n):")
     _table(infer_rows, ())

@@ -16,6 +16,7 @@ CASES = [  # widths, activations, output, loss, batch, validation, shuffle
     ([3, 12, 8, 4], ["tanh", "sigmoid"], "softmax", "cross_entropy", 7, 0.25, True),
     ([2, 9, 3], "identity", "identity", "mse", 10, None, False),
     ([5, 6, 6, 6, 2], ["relu", "tanh", "relu"], "softmax", "cross_entropy", None, None, True),
+    ([20, 64, 48, 3], "relu", "softmax", "cross_entropy", 32, None, True),  # products to BLAS
 ]
 
 
@@ -155,3 +156,48 @@ def test_sample_weights_take_the_numpy_path():
     fit(a, X, y, epochs=2, progress=False, sample_weight=w)
     fit(b, X, y, epochs=2, progress=False, sample_weight=w, compiled=False)
     np.testing.assert_array_equal(a.theta, b.theta)
+
+
+@pytest.mark.parametrize("chunk", [3, 4, 256])
+def test_prev_is_theta_before_the_last_step(monkeypatch, chunk):
+    """θ and θ_prev are two buffers used in turn: after chunks of odd and even lengths, theta
+    holds the last θ and prev the one before, as in the NumPy step loop."""
+    from ffnn.train import step as step_mod
+
+    monkeypatch.setattr(step_mod, "CHUNK", chunk)
+    X, y = _data([2, 8, 1], "identity", n=70)  # 7 steps of 10
+    got = []
+    for compiled in (False, True):
+        net = ffnn.mlp([2, 8, 1], "tanh", rng=0, dtype=np.float64)
+        tr = _trainer_of(net, X, y, compiled)
+        assert tr.epoch(1, np.random.default_rng(5))
+        assert tr.theta is net.theta  # the network's own buffer holds the last θ
+        got.append((net.theta.copy(), tr.prev.copy()))
+    np.testing.assert_allclose(got[1][0], got[0][0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got[1][1], got[0][1], rtol=1e-12, atol=1e-14)
+    assert not np.array_equal(got[1][0], got[1][1])
+
+
+def test_the_ntk_parameterization_is_refused():
+    from ffnn.core.init import Init
+
+    net = ffnn.mlp([2, 8, 1], "tanh", rng=0, init=Init(parameterization="ntk"))
+    X, y = _data([2, 8, 1], "identity")
+    assert _trainer_of(net, X, y, None).compiled is None  # the NumPy path, with the scales
+    with pytest.raises(FFNNError, match="NTK parameterization"):
+        _trainer_of(net, X, y, True)
+
+
+def test_the_products_go_to_numpys_blas_or_else_np_dot(monkeypatch):
+    """The kernels call NumPy's own cblas gemm where its OpenBLAS has one (one thread pool with
+    the rest of ffnn), and np.dot (SciPy's BLAS, through Numba) otherwise: the same run."""
+    from threadpoolctl import threadpool_info
+
+    if any("numpy" in i.get("filepath", "") for i in threadpool_info() if i.get("internal_api")
+           == "openblas"):  # fmt: skip
+        assert C.numpy_gemm(np.float32) is not None and C.numpy_gemm(np.float64) is not None
+    case = CASES[-1]
+    theta_np, _ = _run(case, False, np.float64)
+    monkeypatch.setattr(C, "numpy_gemm", lambda dtype: None)
+    theta_dot, _ = _run(case, True, np.float64)
+    np.testing.assert_allclose(theta_dot, theta_np, rtol=1e-9, atol=1e-9 * np.abs(theta_np).max())

@@ -21,9 +21,11 @@ B rows (row i is example i, so in code z = X Wᵀ + b):
     backward   ∂L/∂W^(l) = δ^(l)ᵀ x^(l-1);   ∂L/∂b^(l) = Σ_i δ_i^(l);
                δ^(l-1) = σ'_{l-1}(z^(l-1)) ⊙ (δ^(l) W^(l))
     update     only if L and ‖g‖² are finite:  θ_prev ← θ;  θ ← θ + (−η_t) g
+               (two buffers in turn, so θ_prev costs no copy: :func:`steps`)
 
 with σ' of relu 1[z > 0], of tanh 1 − x², of sigmoid x (1 − x), of the identity 1. The matrix
-products go to BLAS through ``np.dot``; the element-wise work runs as compiled loops (``fastmath``
+products go to NumPy's own BLAS (:func:`numpy_gemm`; tiny ones run as compiled loops); the
+element-wise work runs as compiled loops (``fastmath``
 reassociation, no approximate functions and no finite-math assumptions: the divergence checks
 must see inf and NaN).
 
@@ -39,12 +41,9 @@ import numpy as np
 
 from ffnn.errors import FFNNError
 
-__all__ = ["available", "plan", "Epochs", "ACTIVATION_CODES", "AUTO_MAX_PARAMS"]
+__all__ = ["available", "plan", "Epochs", "ACTIVATION_CODES", "numpy_gemm"]
 
 ACTIVATION_CODES = {"identity": 0, "relu": 1, "tanh": 2, "sigmoid": 3}
-#: fit's automatic choice takes the compiled path up to this many parameters; above it the
-#: matrix products dominate and the NumPy path reaches the same BLAS rate
-AUTO_MAX_PARAMS = 200_000
 
 try:  # pragma: no cover - which branch runs depends on the installation
     import numba
@@ -125,52 +124,80 @@ def loss_delta(kind, z, y, d):  # L (float64) and δ^(L+1) into d; z, y, d: (B, 
 SMALL_PRODUCT = 1 << 15
 
 
+# CBLAS constants: row-major storage, no transpose, transpose
+ROW, N, T = 101, 111, 112
+
+
 @_jit
-def mm_nt(h, W, z):  # z = h Wᵀ: (B, n_in) (n_out, n_in) -> (B, n_out)
-    if h.shape[0] * W.size >= SMALL_PRODUCT:
+def mm_nt(gemm, h, W, z):  # z = h Wᵀ: (B, n_in) (n_out, n_in) -> (B, n_out)
+    B, n_in = h.shape
+    n_o = W.shape[0]
+    if B * W.size < SMALL_PRODUCT:
+        for i in range(B):
+            for j in range(n_o):
+                acc = h[i, 0] * W[j, 0]
+                for k in range(1, n_in):
+                    acc += h[i, k] * W[j, k]
+                z[i, j] = acc
+    elif gemm is None:
         np.dot(h, W.T, z)
-        return
-    for i in range(h.shape[0]):
-        for j in range(W.shape[0]):
-            acc = h[i, 0] * W[j, 0]
-            for k in range(1, W.shape[1]):
-                acc += h[i, k] * W[j, k]
-            z[i, j] = acc
+    else:
+        gemm(ROW, N, T, B, n_o, n_in, 1.0, h.ctypes.data, n_in, W.ctypes.data, n_in, 0.0,
+             z.ctypes.data, n_o)  # fmt: skip
 
 
 @_jit
-def mm_tn(d, h, gW):  # gW = dᵀ h: (B, n_out) (B, n_in) -> (n_out, n_in)
-    if d.shape[0] * gW.size >= SMALL_PRODUCT:
+def mm_tn(gemm, d, h, gW):  # gW = dᵀ h: (B, n_out) (B, n_in) -> (n_out, n_in)
+    B, n_o = d.shape
+    n_in = h.shape[1]
+    if B * gW.size < SMALL_PRODUCT:
+        gW[:] = 0
+        for i in range(B):
+            for j in range(n_o):
+                dij = d[i, j]
+                for k in range(n_in):
+                    gW[j, k] += dij * h[i, k]
+    elif gemm is None:
         np.dot(d.T, h, gW)
-        return
-    gW[:] = 0
-    for i in range(d.shape[0]):
-        for j in range(gW.shape[0]):
-            dij = d[i, j]
-            for k in range(gW.shape[1]):
-                gW[j, k] += dij * h[i, k]
+    else:
+        gemm(ROW, T, N, n_o, n_in, B, 1.0, d.ctypes.data, n_o, h.ctypes.data, n_in, 0.0,
+             gW.ctypes.data, n_in)  # fmt: skip
 
 
 @_jit
-def mm_nn(d, W, g):  # g = d W: (B, n_out) (n_out, n_in) -> (B, n_in)
-    if d.shape[0] * W.size >= SMALL_PRODUCT:
+def mm_nn(gemm, d, W, g):  # g = d W: (B, n_out) (n_out, n_in) -> (B, n_in)
+    B, n_o = d.shape
+    n_in = W.shape[1]
+    if B * W.size < SMALL_PRODUCT:
+        g[:] = 0
+        for i in range(B):
+            for j in range(n_o):
+                dij = d[i, j]
+                for k in range(n_in):
+                    g[i, k] += dij * W[j, k]
+    elif gemm is None:
         np.dot(d, W, g)
-        return
-    g[:] = 0
-    for i in range(d.shape[0]):
-        for j in range(W.shape[0]):
-            dij = d[i, j]
-            for k in range(W.shape[1]):
-                g[i, k] += dij * W[j, k]
+    else:
+        gemm(ROW, N, N, B, n_in, n_o, 1.0, d.ctypes.data, n_o, W.ctypes.data, n_in, 0.0,
+             g.ctypes.data, n_in)  # fmt: skip
 
 
 @_jit
-def steps(theta, prev, grad, offs, widths, acts, kind, X, Y, idx, s0, s1, bs, rates,
+def steps(gemm, theta, prev, grad, offs, widths, acts, kind, X, Y, idx, s0, s1, bs, rates,
           xbuf, zbuf, gbuf, bo, out):  # fmt: skip
     """Steps s0..s1-1 of the epoch; returns (steps done, status 0 ok / 1 loss / 2 grad);
     out = [Σ B·L_B, Σ ‖g‖², value that diverged]. Buffer j of x, z (shifted by one: z^(j+1))
-    and messages starts at bs·bo[j] in xbuf, zbuf, gbuf."""
+    and messages starts at bs·bo[j] in xbuf, zbuf, gbuf.
+
+    θ and θ_prev are two buffers used in turn: step t reads θ_t from ``cur`` and writes
+    θ_{t+1} = θ_t − η_t g into ``nxt``, each layer's block as soon as backward has its gradient
+    (in the same pass that sums ‖g‖²; ``cur`` stays intact for the messages and for a step
+    refused because ‖g‖² is not finite), then the two swap roles: no copy of θ per step. On
+    return ``theta`` holds the last θ and ``prev`` the one before (after a non-finite gradient:
+    θ unchanged, and prev a copy of it). ``gemm``: :func:`numpy_gemm` (None: ``np.dot``)."""
     n, n_layers = idx.shape[0], widths.shape[0] - 1
+    cur, nxt = theta, prev
+    status = 0
 
     def xs(j):
         return xbuf[bs * bo[j] : bs * bo[j + 1]]
@@ -181,7 +208,8 @@ def steps(theta, prev, grad, offs, widths, acts, kind, X, Y, idx, s0, s1, bs, ra
     def gs(j):
         return gbuf[bs * bo[j] : bs * bo[j + 1]]
 
-    for s in range(s0, s1):
+    s = s0
+    while s < s1:
         a = s * bs
         B = min(bs, n - a)
         x0 = xs(0)[: B * widths[0]].reshape(B, widths[0])
@@ -191,11 +219,11 @@ def steps(theta, prev, grad, offs, widths, acts, kind, X, Y, idx, s0, s1, bs, ra
             yb[i, :] = Y[idx[a + i]]
         for l in range(n_layers):  # forward
             n_in, n_o = widths[l], widths[l + 1]
-            W = theta[offs[l] : offs[l] + n_o * n_in].reshape(n_o, n_in)
-            b = theta[offs[l] + n_o * n_in : offs[l] + n_o * n_in + n_o]
+            W = cur[offs[l] : offs[l] + n_o * n_in].reshape(n_o, n_in)
+            b = cur[offs[l] + n_o * n_in : offs[l] + n_o * n_in + n_o]
             h = xs(l)[: B * n_in].reshape(B, n_in)
             z = zs(l)[: B * n_o].reshape(B, n_o)
-            mm_nt(h, W, z)
+            mm_nt(gemm, h, W, z)
             for i in range(B):
                 z[i, :] += b
             sigma(acts[l], zs(l)[: B * n_o], xs(l + 1)[: B * n_o])
@@ -205,36 +233,58 @@ def steps(theta, prev, grad, offs, widths, acts, kind, X, Y, idx, s0, s1, bs, ra
         L = loss_delta(kind, z, yb, d)
         if not np.isfinite(L):
             out[2] = L
-            return s - s0, 1
-        for l in range(n_layers - 1, -1, -1):  # backward
+            status = 1
+            break
+        eta, gsq = -rates[s - s0], 0.0
+        for l in range(n_layers - 1, -1, -1):  # backward, and θ_{t+1} into nxt layer by layer
             n_in, n_o = widths[l], widths[l + 1]
-            W = theta[offs[l] : offs[l] + n_o * n_in].reshape(n_o, n_in)
+            W = cur[offs[l] : offs[l] + n_o * n_in].reshape(n_o, n_in)
             gW = grad[offs[l] : offs[l] + n_o * n_in].reshape(n_o, n_in)
             gb = grad[offs[l] + n_o * n_in : offs[l] + n_o * n_in + n_o]
             d = (xs(l + 1) if l == n_layers - 1 else gs(l + 1))[: B * n_o].reshape(B, n_o)
             h = xs(l)[: B * n_in].reshape(B, n_in)
-            mm_tn(d, h, gW)
+            mm_tn(gemm, d, h, gW)
             gb[:] = 0
             for i in range(B):
                 gb += d[i]
+            lo, hi = offs[l], offs[l] + n_o * n_in + n_o  # the layer's (W, b) in θ: updated
+            gsq += sgd_update(cur[lo:hi], grad[lo:hi], eta, nxt[lo:hi])  # while g is in cache
             if l > 0:
                 g = gs(l)[: B * n_in].reshape(B, n_in)
-                mm_nn(d, W, g)
+                mm_nn(gemm, d, W, g)
                 dsigma_times(acts[l - 1], zs(l - 1)[: B * n_in], xs(l)[: B * n_in],
                              gs(l)[: B * n_in])  # fmt: skip
-        gsq = 0.0
-        for k in range(grad.size):
-            gsq += grad[k] * grad[k]
         if not np.isfinite(gsq) and not np.isfinite(grad).all():  # as the NumPy step
             out[2] = gsq
-            return s - s0, 2
-        eta = -rates[s - s0]
-        for k in range(theta.size):
-            prev[k] = theta[k]
-            theta[k] += grad[k] * eta
+            nxt[:] = cur  # θ unchanged; prev: a copy of it
+            status = 2
+            break
         out[0] += L * B
         out[1] += gsq
-    return s1 - s0, 0
+        cur, nxt = nxt, cur
+        s += 1
+    if cur is not theta:  # the last θ is in prev's buffer: swap the two back
+        swap(theta, prev)
+    return s - s0, status
+
+
+@_jit
+def sgd_update(theta, grad, eta, out):
+    """out = θ + η g (η = −η_t) and Σ g² (float64), in one pass over the three vectors."""
+    gsq = 0.0
+    for k in range(theta.size):
+        gk = grad[k]
+        gsq += gk * gk
+        out[k] = theta[k] + eta * gk
+    return gsq
+
+
+@_jit
+def swap(a, b):  # exchange the contents of two vectors
+    for k in range(a.size):
+        t = a[k]
+        a[k] = b[k]
+        b[k] = t
 
 
 def _chain(net):
@@ -269,6 +319,11 @@ def _chain(net):
             return f"layer {type(layer).__name__} (compiled: Dense and Act)"
     if not isinstance(layers[-1], Dense):
         return "the last layer is not Dense"
+    for _, _, P, _, k, _ in net._steps():
+        if k is not None and (P[2] != 1.0 or P[3] != 1.0):  # Dense's (s_W, s_b)
+            return "the NTK parameterization (compiled: the standard one, s_W = s_b = 1)"
+    if sum(len(W) * (W.shape[1] + 1) for W, _ in net.unflatten(net.theta)) != net.theta.size:
+        return "θ holds parameters beyond the Dense layers' W and b"
     return out
 
 
@@ -280,6 +335,47 @@ def _loss_kind(loss, output):
     if type(loss) is CrossEntropy and output.name == "softmax":
         return 1
     return f"loss {loss.name!r} with output {output.name!r} (compiled: mse+identity, ce+softmax)"
+
+
+_GEMM: dict = {}
+
+
+def numpy_gemm(dtype):
+    """NumPy's own ``cblas_sgemm``/``cblas_dgemm`` (the ILP64 OpenBLAS of NumPy's wheels, symbol
+    ``scipy_cblas_?gemm64_``) as a ctypes function for the kernels, or None (then they call
+    ``np.dot``, which Numba sends to SciPy's BLAS).
+
+    Why not always ``np.dot``: SciPy's OpenBLAS is a second library with its own thread pool;
+    after a run of its products, its threads spin for a while and fight NumPy's for the cores
+    (measured here: NumPy's products in the same process ran 1.6-1.9x slower right after a
+    compiled epoch). With NumPy's library, the compiled path and the rest of ffnn share one
+    pool, and ``threads=`` limits it."""
+    key = np.dtype(dtype).char
+    if key not in _GEMM:
+        _GEMM[key] = _find_gemm(key)
+    return _GEMM[key]
+
+
+def _find_gemm(char: str):
+    import ctypes
+
+    try:
+        from threadpoolctl import threadpool_info
+
+        paths = [
+            i["filepath"]
+            for i in threadpool_info()
+            if i.get("internal_api") == "openblas" and "numpy" in i.get("filepath", "")
+        ]
+        fn = getattr(ctypes.CDLL(paths[0]), f"scipy_cblas_{'s' if char == 'f' else 'd'}gemm64_")
+    except (ImportError, OSError, IndexError, AttributeError):
+        return None
+    i32, i64 = ctypes.c_int, ctypes.c_int64
+    real = ctypes.c_float if char == "f" else ctypes.c_double
+    proto = ctypes.CFUNCTYPE(
+        None, i32, i32, i32, i64, i64, i64, real, i64, i64, i64, i64, real, i64, i64
+    )  # order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc (pointers as ints)
+    return proto(ctypes.cast(fn, ctypes.c_void_p).value)
 
 
 def plan(net, loss, optimizer, batches):
@@ -340,9 +436,10 @@ class Epochs:
         rates = rates.astype(trainer.theta.dtype)
         self.out[:] = 0.0
         done, status = steps(
-            trainer.theta, trainer.prev, trainer.grad, self.offs, self.widths, self.acts,
-            self.kind, self.batches.X, self.batches.Y, idx, s0, s1, self.batches.batch_size,
-            rates, self.xbuf, self.zbuf, self.gbuf, self.bo, self.out,
+            numpy_gemm(trainer.theta.dtype), trainer.theta, trainer.prev, trainer.grad,
+            self.offs, self.widths, self.acts, self.kind, self.batches.X, self.batches.Y, idx,
+            s0, s1, self.batches.batch_size, rates, self.xbuf, self.zbuf, self.gbuf, self.bo,
+            self.out,
         )  # fmt: skip
         trainer.state["step"] = t + done
         return done, status, float(self.out[0]), float(self.out[1])

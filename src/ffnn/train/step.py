@@ -167,8 +167,8 @@ class Trainer:
 
     def use_compiled(self, compiled: bool | None) -> None:
         """Run ``epoch`` through the compiled path (:mod:`ffnn.train.compiled`): None: when Numba
-        is installed, the run is supported and the network has at most ``AUTO_MAX_PARAMS``
-        parameters; True: whenever supported (FFNNError otherwise); False: never (NumPy)."""
+        is installed and the run is supported; True: whenever supported (FFNNError otherwise);
+        False: never (the NumPy step loop)."""
         self.compiled = None
         if compiled is False or self.batches is None:
             return
@@ -183,7 +183,7 @@ class Trainer:
 
         if compiled:
             self.compiled = _compiled.require(self.net, self.loss, self.optimizer, self.batches)
-        elif self.net.n_params <= _compiled.AUTO_MAX_PARAMS:
+        else:
             p = _compiled.plan(self.net, self.loss, self.optimizer, self.batches)
             self.compiled = None if isinstance(p, str) else p
 
