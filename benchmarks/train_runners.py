@@ -367,8 +367,8 @@ def _openblas() -> list:
 def worker(runner: str, name: str, n: int, threads: int) -> None:
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(threads):
-        epoch, predict, X, info = build(runner, name, n, threads)
+    epoch, predict, X, info = build(runner, name, n, threads)  # imports load the BLAS libraries
+    with threadpool_limits(threads):  # then the limit reaches every one of them
         epoch()  # warm-up (JAX's compilation, Numba's cache, first-call buffers)
         info["openblas"] = _openblas()
         print("ready " + json.dumps(info), flush=True)
