@@ -105,3 +105,62 @@ def test_batches_split_rows_and_errors():
     np.testing.assert_array_equal(np.sort(seen, axis=0), np.sort(X[rows], axis=0))
     with pytest.raises(FFNNError, match="batch_size"):
         Batches(net, X, Y, 0)
+
+
+@pytest.mark.parametrize("optimizer, n", [("sgd", 56), ("sgd", 48), ("momentum", 56)])
+def test_the_epoch_loop_uses_two_buffers_and_matches_step_by_step_bits(optimizer, n):
+    """The NumPy epoch writes θ_{t+1} into the other of two buffers and binds the network to it;
+    after an odd or even number of steps the network is bound to its own buffer again, holding
+    the bits of calling ``step`` batch by batch, and ``prev`` holds θ before the last step."""
+    X, y = data(n)
+    loss = get_loss("mse")
+    runs = []
+    for by_step in (False, True):
+        net = ffnn.mlp([2, 6, 1], "tanh", rng=0)
+        own, W = net.theta, net.params[0][0]
+        Y = targets(net, loss, y, X.shape[0], "y")
+        batches = Batches(net, X, Y, 8)  # 7 or 6 steps an epoch
+        trainer = Trainer(net, loss, get_optimizer(optimizer, 0.05), batches)
+        for epoch in (1, 2):
+            if by_step:
+                batches.new_epoch(np.random.default_rng(epoch))
+                for s in range(batches.steps):
+                    trainer.step(*batches.batch(s))
+            else:
+                assert trainer.epoch(epoch, np.random.default_rng(epoch))
+            assert net.theta is own and net.params[0][0] is W  # bound to its own buffer
+            assert np.shares_memory(W, own)
+        runs.append((own.copy(), trainer.prev.copy()))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    assert not np.array_equal(runs[0][0], runs[0][1])
+
+
+def test_a_stop_or_divergence_mid_epoch_leaves_the_network_on_its_own_buffer():
+    X, y = data(64)
+    net = ffnn.mlp([2, 6, 1], "tanh", rng=0, dtype=np.float64)
+    own = net.theta
+    Y = targets(net, get_loss("mse"), y, X.shape[0], "y")
+    trainer = Trainer(net, get_loss("mse"), get_optimizer("sgd", 0.05), Batches(net, X, Y, 8))
+
+    class StopAfter:
+        checks = 0
+
+        @property
+        def hit(self):
+            self.checks += 1
+            return self.checks == 4  # after 3 steps: the last θ was in the other buffer
+
+    assert not trainer.epoch(1, np.random.default_rng(0), stop=StopAfter())
+    assert trainer.pos == 3 and net.theta is own
+    before = own.copy()
+    X_bad = X.copy()
+    X_bad[3 * 8 :] = np.inf  # the loss of step 3 (0-based) is not finite: after 3 steps
+    trainer.batches = Batches(net, X_bad, Y, 8, shuffle=False)
+    trainer.pos = 0
+    with pytest.raises(Diverged), np.errstate(over="ignore", invalid="ignore"):
+        trainer.epoch(2, np.random.default_rng(0))
+    assert net.theta is own and trainer.pos == 3
+    assert not np.array_equal(own, before) and np.isfinite(trainer.prev).all()
+    last = own.copy()  # θ_3 (the loss at it was not finite); prev: θ_2 = θ_3 − s_2
+    np.testing.assert_allclose(last - trainer.prev, -0.05 * trainer.grad, rtol=1e-6, atol=1e-12)

@@ -238,6 +238,27 @@ class Network:
         self.blocks = self.param_views(self.theta)
         self.params, self._slices = self._views(self.theta)
 
+    def _binding(self) -> tuple:
+        """The parameter buffer θ with its views and pass plan, as a token for :meth:`_bind`."""
+        self._steps()
+        return (self.theta, self.blocks, self.params, self._slices, self._plan)
+
+    def _bind(self, binding: tuple) -> None:
+        """Make a token's buffer θ again, with its views and plan: no new views are made, so
+        switching between two buffers in turn is free (the step loop's double buffering)."""
+        self.theta, self.blocks, self.params, self._slices, self._plan = binding
+
+    def _binding_of(self, theta: np.ndarray) -> tuple:
+        """A token for the flat buffer ``theta`` (p,) of this dtype; the network stays bound to
+        its own buffer."""
+        here = self._binding()
+        try:
+            self.theta, self._plan = theta, None
+            self._set_views()
+            return self._binding()
+        finally:
+            self._bind(here)
+
     def _block_slices(self) -> list[list[slice]]:
         out, offset = [], 0
         for layer in self.param_layers:

@@ -192,6 +192,13 @@ class Trainer:
 
         ``wb``: sample weights (B,) (then L_B is the weighted mean, :mod:`ffnn.train.weights`).
         Raises :class:`Diverged` on a non-finite loss (θ unchanged) or gradient (θ unchanged)."""
+        L, gsq, g = self._gradient(xb, yb, workspace, wb)
+        np.copyto(self.prev, self.theta)
+        self.state = self.optimizer.update_theta(g, self.state, self.theta)  # θ ← θ + s_t
+        return L, gsq
+
+    def _gradient(self, xb, yb, workspace=None, wb=None) -> tuple[float, float, np.ndarray]:
+        """(L_B, ‖g‖², g) at the network's θ: forward, loss, backward and the two checks."""
         net = self.net
         z, trace = net.forward(xb, workspace=workspace)
         out = None if workspace is None else workspace.delta
@@ -204,9 +211,7 @@ class Trainer:
         gsq = float(g.dot(g))
         if not math.isfinite(gsq) and not np.isfinite(g).all():  # (‖g‖² may overflow alone)
             raise Diverged("gradient norm", gsq, restore=False)
-        np.copyto(self.prev, self.theta)
-        self.state = self.optimizer.update_theta(g, self.state, self.theta)  # θ ← θ + s_t
-        return L, gsq
+        return L, gsq, g
 
     def epoch(self, epoch: int, rng: np.random.Generator, stop=None, progress=None) -> bool:
         """The steps of ``epoch`` from ``pos`` on; True when it ran to its end.
@@ -233,16 +238,27 @@ class Trainer:
         return True
 
     def _numpy_steps(self, epoch: int, stop, progress, tick: int) -> int:
-        """The epoch's steps from ``pos`` on, one ``step`` each; returns the next step."""
-        b = self.batches
-        step, batch, steps, bs = self.step, b.batch, b.steps, b.batch_size
+        """The epoch's steps from ``pos`` on; returns the next step.
+
+        θ and θ_prev are two buffers used in turn: step t writes θ_{t+1} = θ_t + s_t into the
+        other buffer and binds the network to it (its views are kept per buffer), so keeping
+        θ_prev costs no copy. On the way out ``theta`` holds the last θ and ``prev`` the one
+        before, whatever happened, and the network is bound to ``theta`` again."""
+        b, net, update = self.batches, self.net, self.optimizer.update_theta
+        batch, steps, bs = b.batch, b.steps, b.batch_size
         s, loss_sum, gsq_sum = self.pos, self.loss_sum, self.gsq_sum
+        here, there = self._bindings()
+        cur = here
         try:
             while s < steps:
                 if stop is not None and stop.hit:
                     break
                 xb, yb, w = batch(s)
-                L, gsq = step(xb, yb, w)
+                L, gsq, g = self._gradient(xb, yb, w)
+                nxt = there if cur is here else here
+                self.state = update(g, self.state, cur[0], out=nxt[0])  # θ_{t+1} = θ_t + s_t
+                net._bind(nxt)
+                cur = nxt
                 loss_sum += L * xb.shape[0]
                 gsq_sum += gsq
                 s += 1
@@ -252,9 +268,25 @@ class Trainer:
             d.epoch, d.step = epoch, s
             raise
         finally:
+            if cur is not here:  # the last θ is in prev's buffer: exchange the two, bind back
+                last = self.prev.copy()
+                np.copyto(self.prev, self.theta)
+                np.copyto(self.theta, last)
+                net._bind(here)
             self.n_batches += s - self.pos
             self.pos, self.loss_sum, self.gsq_sum = s, loss_sum, gsq_sum
         return s
+
+    def _bindings(self) -> tuple[tuple, tuple]:
+        """The network's binding to ``theta`` and one to ``prev`` (made once, again if the
+        network's buffer or its plan changed since)."""
+        here = self.net._binding()
+        if here[0] is not self.theta:
+            raise FFNNError("the network's parameter buffer was replaced during training")
+        pair = getattr(self, "_pair", None)
+        if pair is None or pair[0][0] is not here[0] or pair[0][4] is not here[4]:
+            pair = self._pair = (here, self.net._binding_of(self.prev))
+        return pair
 
     def _compiled_steps(self, epoch: int, stop, progress, tick: int) -> int:
         """The epoch's steps from ``pos`` on, in compiled runs of ``tick`` (else CHUNK) steps,
