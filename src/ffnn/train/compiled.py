@@ -5,7 +5,8 @@ the interpreter) while its arithmetic takes a few µs, so no rearrangement of Nu
 it near a compiled peer (JAX's epoch as one ``lax.scan``). This module compiles a whole run of
 steps with Numba (an optional dependency: ``pip install "ffnn[fast]"``, i.e. ``numba`` and its
 ``llvmlite``: 35 MB and 173 MB installed; measured here: the first call in a fresh installation
-compiles for 12-16 s per dtype on a loaded 2-core machine and writes the machine code to
+compiles for 6 s (float32; then 4 s more for float64) on this 2-core machine when quiet, 12-16 s
+per dtype under load, and writes the machine code to
 ``__pycache__`` (``cache=True``); later processes load it in ~0.5 s, Numba's import included).
 The NumPy step loop (:mod:`ffnn.train.step`) stays the reference; the tests train both for a
 whole run and compare them to float32 rounding.
@@ -371,7 +372,7 @@ def numpy_gemm(dtype):
 
     Why not always ``np.dot``: SciPy's OpenBLAS is a second library with its own thread pool;
     after a run of its products, its threads spin for a while and fight NumPy's for the cores
-    (measured here: NumPy's products in the same process ran 1.6-1.9x slower right after a
+    (measured here: NumPy's products in the same process ran up to 2x slower right after a
     compiled epoch). With NumPy's library, the compiled path and the rest of ffnn share one
     pool, and ``threads=`` limits it."""
     key = np.dtype(dtype).char
