@@ -7,7 +7,7 @@ import pytest
 import ffnn
 from ffnn.errors import FFNNError
 from ffnn.train import compiled as C
-from ffnn.train import fit
+from ffnn.train import fit, rows
 
 pytest.importorskip("numba")
 
@@ -28,12 +28,12 @@ def _data(widths, output, n=90, seed=0):
     return X, np.sin(X[:, :1] * 2 + X[:, -1:]) @ np.ones((1, widths[-1]))
 
 
-def _run(case, compiled, dtype, epochs=12):
+def _run(case, compiled, dtype, epochs=12, threads=None, n=90):
     widths, act, output, loss, bs, val, shuffle = case
-    X, y = _data(widths, output)
+    X, y = _data(widths, output, n=n)
     net = ffnn.mlp(widths, act, output=output, rng=1, dtype=dtype)
     h = fit(net, X.astype(dtype), y, loss, lr=0.1, batch_size=bs, epochs=epochs, validation=val,
-            shuffle=shuffle, progress=False, compiled=compiled, rng=3)  # fmt: skip
+            shuffle=shuffle, progress=False, compiled=compiled, rng=3, threads=threads)  # fmt: skip
     return net.theta.copy(), h
 
 
@@ -201,3 +201,126 @@ def test_the_products_go_to_numpys_blas_or_else_np_dot(monkeypatch):
     monkeypatch.setattr(C, "numpy_gemm", lambda dtype: None)
     theta_dot, _ = _run(case, True, np.float64)
     np.testing.assert_allclose(theta_dot, theta_np, rtol=1e-9, atol=1e-9 * np.abs(theta_np).max())
+
+
+# --- the batch split among threads (ffnn.train.rows) ---------------------------------------------
+@pytest.fixture
+def two_threads(monkeypatch):
+    """Even the tests' small networks split their batches between two threads; yields the
+    thread counts the runs used."""
+    monkeypatch.setattr(rows, "MIN_WORK", 0)
+    monkeypatch.setattr(rows, "MIN_ROWS", 1)
+    if rows.row_threads(2, 1000, 64) < 2 or C.numpy_gemm(np.float32) is None:
+        pytest.skip("one core, or no NumPy BLAS to set to one thread")
+    used, run = [], C.Epochs.run
+
+    def spy(self, *args):
+        out = run(self, *args)
+        used.append(self.threads)
+        return out
+
+    monkeypatch.setattr(C.Epochs, "run", spy)
+    return used
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_run_split_between_two_threads_agrees_with_the_numpy_path(two_threads, case):
+    for dtype, rtol in ((np.float32, 2e-4), (np.float64, 1e-9)):
+        theta_np, h_np = _run(case, False, dtype)
+        theta_c, h_c = _run(case, True, dtype, threads=2)
+        scale = np.abs(theta_np).max()
+        np.testing.assert_allclose(theta_c, theta_np, rtol=rtol, atol=rtol * scale)
+        np.testing.assert_allclose(h_c["train_loss"], h_np["train_loss"], rtol=10 * rtol)
+        np.testing.assert_allclose(h_c["grad_norm"], h_np["grad_norm"], rtol=10 * rtol)
+        assert h_c["step"] == h_np["step"]
+    assert set(two_threads) == {2}
+
+
+def test_a_last_batch_of_one_example_leaves_a_thread_without_work(two_threads):
+    case = ([3, 12, 8, 4], "tanh", "softmax", "cross_entropy", 10, None, True)  # 91 = 9·10 + 1
+    theta_np, h_np = _run(case, False, np.float64, n=91)
+    theta_c, h_c = _run(case, True, np.float64, threads=2, n=91)
+    np.testing.assert_allclose(theta_c, theta_np, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(h_c["train_loss"], h_np["train_loss"], rtol=1e-8)
+    assert set(two_threads) == {2}
+
+
+def test_two_threads_diverge_like_the_numpy_path(two_threads):
+    X, y = _data([2, 16, 1], "identity", n=64)
+    results = []
+    for compiled, threads in ((False, 1), (True, 2)):
+        net = ffnn.mlp([2, 16, 1], "relu", rng=0)
+        with pytest.warns(RuntimeWarning, match="diverged"):
+            h = fit(net, X, 100 * y, lr=50.0, epochs=50, progress=False, compiled=compiled,
+                    threads=threads)  # fmt: skip
+        assert h.diverged and np.all(np.isfinite(net.theta))
+        results.append(h.stop_reason.split(":")[0])
+    assert results[0] == results[1]
+    assert set(two_threads) == {2}
+
+
+def _refuse_a_gradient():
+    """Inputs of 1e22 through identity layers and a last W of 1e-5: the outputs (< 1e18) and so
+    the loss are finite, the float32 gradient of that W (terms δ h ~ 1e39) is not. The step is
+    refused as in the NumPy path: θ as before it, prev a copy of θ."""
+    X = 1e22 * np.random.default_rng(0).standard_normal((40, 2))
+    for compiled in (False, True):
+        net = ffnn.mlp([2, 8, 1], "identity", rng=0)
+        net.unflatten(net.theta)[-1][0][:] = 1e-5
+        tr = _trainer_of(net, X, np.zeros((40, 1)), compiled)
+        before = net.theta.copy()
+        with pytest.raises(ffnn.train.step.Diverged) as info:
+            tr.epoch(1, np.random.default_rng(0))
+        assert (info.value.what, info.value.step) == ("gradient norm", 0)
+        np.testing.assert_array_equal(net.theta, before)
+        np.testing.assert_array_equal(tr.prev, before)
+
+
+def test_a_gradient_that_is_not_finite_is_refused():
+    _refuse_a_gradient()
+
+
+def test_a_gradient_that_is_not_finite_is_refused_on_two_threads(two_threads):
+    _refuse_a_gradient()  # every thread refuses the step alike
+    assert set(two_threads) == {2}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_finiteness_checks_see_inf_and_nan_of_sums(dtype):
+    """np.isfinite in a fastmath kernel folded x − x to 0: an inf sum of two shares passed."""
+    g = np.zeros((2, 10), dtype)
+    assert C.finite_sum(g, 0, 10) and C.all_finite(g[0])
+    for a, b in ((np.inf, 0.0), (np.nan, 1.0), (np.inf, -np.inf)):
+        g[0, 7], g[1, 7] = a, b
+        assert not C.finite_sum(g, 0, 10) and C.finite_sum(g, 0, 7)
+        with np.errstate(invalid="ignore"):
+            assert not C.finite(dtype(a) + dtype(b))
+    assert not C.all_finite(g[0]) and C.finite(dtype(1e30))
+
+
+@pytest.mark.parametrize("chunk", [3, 4, 256])
+def test_prev_on_two_threads_is_theta_before_the_last_step(monkeypatch, two_threads, chunk):
+    from ffnn.train import step as step_mod
+
+    monkeypatch.setattr(step_mod, "CHUNK", chunk)
+    X, y = _data([2, 8, 1], "identity", n=70)
+    got = []
+    for compiled in (False, True):
+        net = ffnn.mlp([2, 8, 1], "tanh", rng=0, dtype=np.float64)
+        tr = _trainer_of(net, X, y, compiled)
+        assert tr.epoch(1, np.random.default_rng(5))
+        got.append((net.theta.copy(), tr.prev.copy(), tr.grad.copy()))
+    for a, b in zip(got[1], got[0], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert set(two_threads) == {2}
+
+
+def test_blas_gets_its_thread_count_back_after_a_split_run(two_threads):
+    get, _ = rows.blas_threads_fn(C._GEMM_LIB[0])
+    before = get()
+    if before < 2:
+        pytest.skip("BLAS runs on one thread here")
+    X, y = _data([2, 8, 1], "identity", n=40)
+    tr = _trainer_of(ffnn.mlp([2, 8, 1], "tanh", rng=0), X, y, True)
+    assert tr.epoch(1, np.random.default_rng(0))
+    assert get() == before and two_threads == [2]
