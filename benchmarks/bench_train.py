@@ -13,8 +13,10 @@ softmax + cross-entropy (MSE for the one-output ``tiny`` net), shuffled every ep
               per ``partial_fit`` (it keeps float32 input in float32; checked and printed)
 * limit       the matrix products one training step needs, timed with numpy on preallocated
               arrays: forward X Wᵀ for every layer, backward gᵀx for every layer and g W for every
-              layer but the first (nobody computes ∂L/∂x^(0)). samples/s at that rate is the
-              ceiling a float32 CPU trainer can reach at these shapes.
+              layer but the first (nobody computes ∂L/∂x^(0)) — or the same products with the
+              batch as columns (W X, g Xᵀ, Wᵀ g, as ffnn's compiled path stores it), whichever
+              layout runs faster here (printed). samples/s at that rate is the ceiling a float32
+              CPU trainer can reach at these shapes.
 
 Columns: samples/s, GFLOP/s counted as 6·p·n per epoch (2pn forward, 4pn backward), the ratio of
 ffnn to each peer, ffnn's fraction of the limit, and the process's CPU seconds per epoch. On a
@@ -339,12 +341,13 @@ def main() -> None:
     busy = _busy() if args.busy else None
     print(machine_line(args.threads) + ("; + 1 busy process" if busy else ""))
     print(f"n = {n:,} examples per epoch, {repeats} repeats (median), lr = {LR}, float32")
-    rows, infer_rows, verdicts, kernels = [], [], [], None
+    rows, infer_rows, verdicts, kernels, layouts = [], [], [], None, []
     try:
         for name in names:
             p = n_params(CONFIGS[name][0])
             med, imed, infos = _time_config(name, n, repeats, args)
             kernels = kernels or _kernels_line(infos)
+            layouts.append(f"{name} {infos.get('limit', {}).get('layout', '?')}")
             for k, t in med.items():
                 if not k.startswith("cpu:"):
                     gf = 6.0 * p * n / t / 1e9
@@ -356,6 +359,7 @@ def main() -> None:
         if busy is not None:
             busy.kill()
     print(kernels)
+    print("the limit's layout (the faster here): " + ", ".join(layouts))
     print()
     print(
         "training, one epoch (median; 'ffnn x': the runner's time over ffnn's; cpu s: the "

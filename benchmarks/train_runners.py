@@ -250,21 +250,23 @@ def sklearn_epoch(widths, bs, X, y):
 
 
 # --- the limit ---------------------------------------------------------------------------------
-def matmul_step(widths, bs):
-    """One training step's matrix products on preallocated float32 arrays; returns a callable."""
+def matmul_step(widths, bs, columns=False):
+    """One training step's matrix products on preallocated float32 arrays; returns a callable.
+    Rows (the default): a batch as rows, z = x Wᵀ, ∂L/∂W = gᵀ x, ∂L/∂x = g W; ``columns``: a
+    batch as columns (as ffnn's compiled path stores it), z = W x, ∂L/∂W = g xᵀ, ∂L/∂x = Wᵀ g."""
     import numpy as np
 
     rng = np.random.default_rng(0)
     ops = []
     for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=False)):
         W = rng.standard_normal((n_out, n_in), dtype=np.float32)
-        x = rng.standard_normal((bs, n_in), dtype=np.float32)
-        g = rng.standard_normal((bs, n_out), dtype=np.float32)
-        z, gW, dx = np.empty((bs, n_out), np.float32), np.empty_like(W), np.empty_like(x)
-        ops.append((x, W.T, z))  # forward  z = x Wᵀ
-        ops.append((g.T, x, gW))  # backward ∂L/∂W = gᵀ x
-        if i > 0:
-            ops.append((g, W, dx))  # backward ∂L/∂x = g W
+        x = rng.standard_normal((n_in, bs) if columns else (bs, n_in), dtype=np.float32)
+        g = rng.standard_normal((n_out, bs) if columns else (bs, n_out), dtype=np.float32)
+        z, gW, dx = np.empty_like(g), np.empty_like(W), np.empty_like(x)
+        if columns:
+            ops += [(W, x, z), (g, x.T, gW)] + ([(W.T, g, dx)] if i > 0 else [])
+        else:  # forward z = x Wᵀ; backward ∂L/∂W = gᵀ x and (not for the first layer) g W
+            ops += [(x, W.T, z), (g.T, x, gW)] + ([(g, W, dx)] if i > 0 else [])
     matmul = np.matmul
 
     def step():
@@ -338,13 +340,20 @@ def build(runner: str, name: str, n: int, threads: int):
         info["dtype"] = str(model.coefs_[0].dtype)
     elif runner == "limit":
         epoch = _limit(widths, bs, n)
+        info["layout"] = epoch.layout
     else:
         raise SystemExit(f"unknown runner {runner!r}")
     return epoch, predict, X, info
 
 
 def _limit(widths, bs, n):
-    step = matmul_step(widths, bs)
+    """The limit's epoch: the step's products in the faster of the two layouts (rows or
+    columns, timed here as the best of 30 steps each), so no layout ffnn picks beats it."""
+    rows, cols = matmul_step(widths, bs), matmul_step(widths, bs, columns=True)
+    for fn in (rows, cols):
+        time_min_of(fn, 10)  # warm
+    pick = min((time_min_of(rows, 30), "rows", rows), (time_min_of(cols, 30), "columns", cols))
+    step = pick[2]
     steps = -(-n // bs)
 
     def epoch():
@@ -352,6 +361,7 @@ def _limit(widths, bs, n):
             step()
 
     epoch.best = lambda: steps * time_min_of(step, 20)
+    epoch.layout = pick[1]
     return epoch
 
 
