@@ -324,3 +324,26 @@ def test_blas_gets_its_thread_count_back_after_a_split_run(two_threads):
     tr = _trainer_of(ffnn.mlp([2, 8, 1], "tanh", rng=0), X, y, True)
     assert tr.epoch(1, np.random.default_rng(0))
     assert get() == before and two_threads == [2]
+
+
+def test_fit_holds_blas_at_one_thread_while_it_splits_rows(two_threads, monkeypatch):
+    """fit(threads=2) with a split run: NumPy's BLAS stays at one thread for the whole run (the
+    validation passes too: no idle BLAS thread spinning into the next split run), the run on
+    two threads, and BLAS's count as it was afterwards."""
+    get, _ = rows.blas_threads_fn(C._GEMM_LIB[0])
+    seen, evaluate = [], ffnn.train.loop._evaluate
+
+    def spy(*args, **kw):
+        seen.append(get())
+        return evaluate(*args, **kw)
+
+    monkeypatch.setattr(ffnn.train.loop, "_evaluate", spy)
+    before = get()
+    case = CASES[1]  # validation 0.25
+    theta_np, h_np = _run(case, False, np.float64, epochs=3)
+    seen.clear()
+    theta_c, h_c = _run(case, True, np.float64, epochs=3, threads=2)
+    np.testing.assert_allclose(theta_c, theta_np, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(h_c["val_loss"], h_np["val_loss"], rtol=1e-8)
+    assert seen and set(seen) == {1} and set(two_threads) == {2}
+    assert get() == before

@@ -1,5 +1,5 @@
 """fit's input checks (ffnn.train.data): X with a NaN or an infinity anywhere is refused with the
-reason; finite X whose row sums overflow is not (the fast check reads the row sums first)."""
+reason; finite X is not, even where its row sums would overflow."""
 
 import numpy as np
 import pytest

@@ -15,6 +15,7 @@ produces the same weights, bit for bit, as an uninterrupted one.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -164,9 +165,18 @@ def fit(
     run = _Run(net, loss, opt, batches, rules, list(callbacks), metric_fns, val[:2], rng)
     _keep(run, checkpoint, checkpoint_every, val[2], rng_initial, t_start, int(epochs))
     _start(run, ck, resume, state, int(epochs), compiled)
-    with blas_threads(threads, net.n_params):
+    with blas_threads(threads, net.n_params) as n, _split_rows(run.trainer.compiled, n):
         diverged = run.run(progress)
     return _finish(run, diverged)
+
+
+def _split_rows(epochs, blas):
+    """ffnn.train.compiled.split_rows for a compiled run (imported only then), else nothing."""
+    if epochs is None:
+        return contextlib.nullcontext()
+    from ffnn.train.compiled import split_rows
+
+    return split_rows(epochs, blas)
 
 
 def _random_state(rng, resume, net: Network):
