@@ -6,9 +6,9 @@ through the interpreter: 35 µs a step for a 1-32-32-1 net here) while its arith
 it near a compiled peer (JAX's epoch as one ``lax.scan``). This module compiles a whole run of
 steps with Numba (an optional dependency: ``pip install "ffnn[fast]"``, i.e. ``numba`` and its
 ``llvmlite``: 35 MB and 173 MB installed; measured here: the first call in a fresh installation
-compiles for 6 s (float32; then 4 s more for float64) on this 2-core machine when quiet, 12-16 s
-per dtype under load, and writes the machine code to
-``__pycache__`` (``cache=True``); later processes load it in ~0.5 s, Numba's import included).
+compiles for 8 s (float32; then 6 s more for float64) on this 2-core machine when quiet, and
+writes the machine code to ``__pycache__`` (``cache=True``); later processes load it in
+~0.3 s).
 The NumPy step loop (:mod:`ffnn.train.step`) stays the reference; the tests train both for a
 whole run and compare them to float32 rounding.
 
@@ -383,7 +383,7 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
                     out[2] = L
                 status = 1
                 break
-            gsq = sgd_update_sum(cur, grads, eta, nxt, c0, c1)  # g = Σ_r g_r into grads[0]
+            gsq = sgd_update_sum(cur, grads, eta, nxt, c0, c1)  # g = Σ_r g_r, its slice
             part[rank, 1] = gsq
             part[rank, 2] = not finite(gsq) and not finite_sum(grads, c0, c1)
             if barrier(sync, T, relax):  # θ_{t+1} is whole
