@@ -38,7 +38,9 @@ of the batch's examples through the whole step (:mod:`ffnn.train.rows`, :func:`s
 
 Why one example per column: BLAS runs ``W X`` faster than the row form ``X Wᵀ`` at these
 shapes (measured here, one thread, 64 examples of 784-256-256-10: the step's products 396 µs
-against 451 µs), and the forward equation reads as in the notes.
+against 451 µs), and the forward equation reads as in the notes. While backward runs, the rows
+of the next batch are asked into the cache (:func:`prefetch_rows`), so the next gather finds
+them there.
 
 :func:`plan` says whether a run is supported (a chain of Dense and relu/tanh/sigmoid/identity
 layers; MSE with an identity output or cross-entropy with a softmax output, the built-in classes;
@@ -62,6 +64,23 @@ ACTIVATION_CODES = {"identity": 0, "relu": 1, "tanh": 2, "sigmoid": 3}
 
 try:  # pragma: no cover - which branch runs depends on the installation
     import numba
+    from llvmlite import ir as _ir
+    from numba.core import types as _ty
+    from numba.extending import intrinsic as _intrinsic
+
+    @_intrinsic
+    def prefetch(typingctx, a, i):  # a hint: bring the cache line of a[i] (1-D) towards L2
+        def codegen(context, builder, sig, args):
+            aryty = sig.args[0]
+            ary = context.make_array(aryty)(context, builder, args[0])
+            ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), _ir.IntType(8).as_pointer())
+            i32 = _ir.IntType(32)
+            fnty = _ir.FunctionType(_ir.VoidType(), [ptr.type, i32, i32, i32])
+            fn = builder.module.declare_intrinsic("llvm.prefetch", [ptr.type], fnty)
+            builder.call(fn, [ptr, i32(0), i32(2), i32(1)])
+            return context.get_dummy_value()
+
+        return _ty.void(a, i), codegen
 
     _FAST = {"nsz", "arcp", "contract", "reassoc"}
     _jit = numba.njit(cache=True, fastmath=_FAST, nogil=True)
@@ -132,6 +151,20 @@ def gather(X, Y, idx, a, x0, yb):  # rows idx[a : a + m] of X as x0's rows, of Y
             x0[i, k] = X[r, k]
         for k in range(K):
             yb[k, i] = Y[r, k]
+
+
+@_jit
+def prefetch_rows(X, idx, a, m):
+    """Ask for the cache lines of rows idx[a : a + m] of X (the next batch, gathered at the next
+    step: its rows are scattered through memory, and the gather waited for them — measured:
+    an epoch of 784-256-256-10 split on two threads 70 ms with this hint, 77 ms without)."""
+    n_0 = X.shape[1]
+    flat = X.reshape(-1)
+    step = 64 // X.itemsize
+    for i in range(m):
+        base = idx[a + i] * n_0
+        for k in range(0, n_0, step):
+            prefetch(flat, base + k)
 
 
 @_jit
@@ -344,6 +377,11 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
             z = zs(n_layers - 1)[: m * K].reshape(K, m)
             d = xs(n_layers)[: m * K].reshape(K, m)  # δ^(L+1) overwrites x^(L+1) (= z)
             L = loss_delta(kind, z, yb, d, B)
+            if s + 1 < s1:  # the next batch's rows on their way while backward runs
+                a2 = a + bs
+                B2 = min(bs, n - a2)
+                lo2 = B2 * rank // T
+                prefetch_rows(X, idx, a2 + lo2, B2 * (rank + 1) // T - lo2)
             if T == 1 and not finite(L):
                 out[2] = L
                 status = 1
