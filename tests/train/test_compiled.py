@@ -347,3 +347,30 @@ def test_fit_holds_blas_at_one_thread_while_it_splits_rows(two_threads, monkeypa
     np.testing.assert_allclose(h_c["val_loss"], h_np["val_loss"], rtol=1e-8)
     assert seen and set(seen) == {1} and set(two_threads) == {2}
     assert get() == before
+
+
+def test_the_first_fit_of_a_process_holds_blas_too():
+    """split_rows finds NumPy's BLAS itself: in a fresh process (nothing looked it up before),
+    a split fit with validation still runs its validation passes on one BLAS thread."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, ffnn\n"
+        "from ffnn.train import compiled as C, loop, rows\n"
+        "rows.MIN_WORK, rows.MIN_ROWS = 0, 1\n"
+        "from threadpoolctl import threadpool_info as info\n"
+        "ours = [i for i in info() if 'numpy' in i.get('filepath', '')]\n"
+        "if rows.row_threads(2, 1000, 64) < 2 or not ours: raise SystemExit(0)  # nothing to test\n"
+        "seen, ev = [], loop._evaluate\n"
+        "def spy(*a, **k):\n"
+        "    seen.append(rows.blas_threads_fn(C._GEMM_LIB[0])[0]())\n"
+        "    return ev(*a, **k)\n"
+        "loop._evaluate = spy\n"
+        "X = np.random.default_rng(0).standard_normal((80, 3)); y = X[:, :1]\n"
+        "ffnn.fit(ffnn.mlp([3, 8, 1], rng=0), X, y, epochs=2, validation=0.25, threads=2,\n"
+        "         progress=False, compiled=True)\n"
+        "assert seen and set(seen) == {1}, seen\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr

@@ -734,7 +734,8 @@ def split_rows(epochs: Epochs | None, blas: int | None):
     idle BLAS thread is left spinning when the next compiled run starts: OpenBLAS's idle
     threads spin for ~0.1 s after their last job (measured: a threaded product just before a
     split 784-256-256-10 epoch made it 143 ms instead of 99 ms)."""
-    fns = _rows.blas_threads_fn(_GEMM_LIB[0]) if epochs is not None and blas else None
+    found = epochs is not None and blas and numpy_gemm(epochs.dtype) is not None  # sets _GEMM_LIB
+    fns = _rows.blas_threads_fn(_GEMM_LIB[0]) if found else None
     T = 1 if fns is None else _rows.row_threads(blas, epochs.n_params, epochs.batches.batch_size)
     if T == 1:
         yield
