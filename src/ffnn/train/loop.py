@@ -142,7 +142,9 @@ def fit(
     state : ``History.state`` of an earlier fit, to continue its optimizer state (partial fit).
     shuffle : draw a new permutation each epoch (False: the data's order).
     threads : BLAS threads while training: a number, or None/"auto" (1 thread for networks under
-        a million parameters, else the BLAS default; see :mod:`ffnn.train.threads`).
+        a million parameters, else the BLAS default; see :mod:`ffnn.train.threads`). With the
+        compiled path, a number above 1 and a network under a million parameters, each step's
+        batch is split among that many threads instead (:mod:`ffnn.train.rows`), BLAS on one.
     compiled : run whole epochs of plain SGD through the compiled path
         (:mod:`ffnn.train.compiled`, needs Numba) — None: when Numba is installed and the run is
         one it supports; False: always the NumPy step loop (the reference); True: insist (an
