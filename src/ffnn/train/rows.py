@@ -8,12 +8,13 @@ whole forward and backward sweep with single-threaded products, into a gradient 
 own (g = Σ_r g_r: each example's term of the batch gradient lands in one buffer); after a
 barrier each thread updates its slice ``p·r/T … p·(r+1)/T`` of θ from the sum, and after a
 second barrier the next step starts. Measured on this 2-core machine (784-256-256-10, batch
-128, median of interleaved epochs): 87 ms an epoch against 94-98 ms with BLAS's own split.
+128, ``fit(threads=2)``, the split switched on and off between interleaved epochs, in one such
+run): 86 ms an epoch against 104 ms with BLAS's split of each product.
 
 Above ``ROWS_BELOW`` parameters the products are large enough that BLAS's split is as good
 (784-1024-1024-10, batch 256: 617 ms against 607 ms), and the kernel runs on one thread with
-BLAS threaded inside. ``fit(threads=None)`` ("auto") runs networks of that size on one thread
-anyway (:mod:`ffnn.train.threads`); the split is for ``threads=T`` given.
+BLAS threaded inside. ``fit(threads=None)`` ("auto") keeps networks under ``ROWS_BELOW``
+parameters on one thread (:mod:`ffnn.train.threads`): the split is for ``threads=T`` given.
 
 The barrier spins on shared counters read and written atomically (LLVM atomics, below); a
 thread that waits long yields its core (``sched_yield``), so a late thread on a busy core is
@@ -40,8 +41,8 @@ __all__ = [
 #: networks with fewer parameters split the batch rows among the threads; larger ones split
 #: each matrix product (BLAS's threads)
 ROWS_BELOW = 1_000_000
-#: a step of fewer multiply-adds (3·p·B) than this runs on one thread: two barriers a step
-#: (~1 µs each) would cost more than they save
+#: a step of fewer multiply-adds (3·p·B) than this runs on one thread, where waiting at two
+#: barriers a step would cost more than the split saves
 MIN_WORK = 1 << 20
 #: examples a thread takes at least
 MIN_ROWS = 8
