@@ -1209,7 +1209,7 @@ class FFNNRegressor(RegressorMixin, _BaseFFNN):
     nesterovs_momentum : bool, default True
         Nesterov's momentum for ``solver="sgd"`` when ``momentum > 0``.
     early_stopping : bool, default False
-        Hold out ``validation_fraction`` of the training data ,
+        Hold out ``validation_fraction`` of the training data,
         stop when its score stops improving (see ``tol``) and restore the weights of the best
         epoch.
     validation_fraction : float, default 0.1

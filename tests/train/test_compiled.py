@@ -374,3 +374,20 @@ def test_the_first_fit_of_a_process_holds_blas_too():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize("shares", [1, 2, 3])
+def test_the_update_from_shares_is_theta_minus_eta_times_their_sum(shares):
+    """sgd_update_sum on a slice: out = θ − η Σ_r g_r there, Σ g² returned, the shares unchanged
+    (three shares take the general loop, which a 2-core machine never runs in fit)."""
+    rng = np.random.default_rng(0)
+    theta, grads = rng.standard_normal(50), rng.standard_normal((shares, 50))
+    out, before = np.zeros(50), grads.copy()
+    gsq = C.sgd_update_sum(theta, grads, -0.1, out, 10, 40)
+    g = grads.sum(axis=0)
+    np.testing.assert_allclose(out[10:40], theta[10:40] - 0.1 * g[10:40], rtol=1e-12)
+    assert np.all(out[:10] == 0) and np.all(out[40:] == 0)
+    assert gsq == pytest.approx(float(g[10:40] @ g[10:40]), rel=1e-12)
+    np.testing.assert_array_equal(grads, before)
+    grads[-1, 25] = np.inf
+    assert not C.finite_sum(grads, 10, 40) and C.finite_sum(grads, 26, 40)
