@@ -391,3 +391,154 @@ def test_the_update_from_shares_is_theta_minus_eta_times_their_sum(shares):
     np.testing.assert_array_equal(grads, before)
     grads[-1, 25] = np.inf
     assert not C.finite_sum(grads, 10, 40) and C.finite_sum(grads, 26, 40)
+
+
+# --- fit's check of X, made as the compiled path gathers the rows -------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_the_gather_finds_a_non_finite_entry_of_its_rows(dtype, bad):
+    X = np.random.default_rng(0).standard_normal((50, 9)).astype(dtype)
+    Y = np.zeros((50, 2), dtype)
+    idx = np.arange(50)[::-1].copy()
+    x0, yb = np.empty((10, 9), dtype), np.empty((2, 10), dtype)
+    assert C.gather(X, Y, idx, 20, x0, yb, True)
+    np.testing.assert_array_equal(x0, X[idx[20:30]])
+    X[idx[27], 8] = bad
+    assert not C.gather(X, Y, idx, 20, x0, yb, True)
+    assert C.gather(X, Y, idx, 20, x0, yb, False)  # not asked to check
+    assert C.gather(X, Y, idx, 30, x0, yb, True)  # the bad row is not among these
+
+
+def _checked_on_the_way(monkeypatch):
+    """Fails the test if fit checks X in a pass of its own; returns the runs' check flags (and
+    appends the last run's status)."""
+    from ffnn.train import loop
+
+    def no_pass(A, what):
+        assert A.shape[0] < 100, "X was checked before training"  # the validation rows may be
+
+    monkeypatch.setattr(loop, "require_finite", no_pass)
+    seen, run = _Seen(), C.Epochs.run
+
+    def spy(self, *args):
+        seen.append(self.check)
+        out = run(self, *args)
+        seen.status = out[1]
+        return out
+
+    monkeypatch.setattr(C.Epochs, "run", spy)
+    return seen
+
+
+class _Seen(list):
+    status = None
+
+
+@pytest.mark.parametrize("row", [0, 257, 399])  # the first batch, one in the middle, the last
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_fit_refuses_a_non_finite_row_found_on_the_way_and_keeps_theta(monkeypatch, row, bad):
+    seen = _checked_on_the_way(monkeypatch)
+    X, y = _data([6, 16, 3], "softmax", n=400)
+    X = X.astype(np.float32)
+    X[row, 2] = bad
+    net = ffnn.mlp([6, 16, 3], "relu", output="softmax", rng=0)
+    before = net.theta.copy()
+    with pytest.raises(FFNNError, match="X contains NaN or infinite values"):
+        fit(net, X, y, "cross_entropy", lr=0.1, batch_size=16, epochs=3, progress=False, rng=2)
+    np.testing.assert_array_equal(net.theta, before)
+    assert seen and all(seen) and seen.status == 4  # found by the gather
+
+
+def test_two_threads_refuse_a_non_finite_row_found_on_the_way(monkeypatch, two_threads):
+    seen = _checked_on_the_way(monkeypatch)
+    X, y = _data([6, 16, 3], "softmax", n=400)
+    X[311, 0] = -np.inf
+    net = ffnn.mlp([6, 16, 3], "relu", output="softmax", rng=0, dtype=np.float64)
+    before = net.theta.copy()
+    with pytest.raises(FFNNError, match="X contains NaN"):
+        fit(net, X, y, "cross_entropy", lr=0.1, batch_size=16, epochs=3, progress=False,
+            threads=2)  # fmt: skip
+    np.testing.assert_array_equal(net.theta, before)
+    assert seen and all(seen) and seen.status == 4 and set(two_threads) == {2}
+
+
+def test_a_clean_run_checked_on_the_way_is_the_run_checked_before(monkeypatch):
+    X, y = _data([6, 16, 3], "softmax", n=400)
+    runs = []
+    for on_the_way in (True, False):
+        net = ffnn.mlp([6, 16, 3], "relu", output="softmax", rng=0, dtype=np.float64)
+        with monkeypatch.context() as m:
+            seen = _checked_on_the_way(m) if on_the_way else None
+            if not on_the_way:
+                m.setattr(ffnn.train.loop, "_check_entries", lambda run, validation: None)
+            h = fit(net, X, y, "cross_entropy", lr=0.1, batch_size=16, epochs=3,
+                    validation=0.2, progress=False)  # fmt: skip
+        runs.append((net.theta.copy(), h["train_loss"], h["val_loss"]))
+        if on_the_way:  # the first epoch's runs check, the later ones do not
+            assert seen[0] and not seen[-1]
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    assert runs[0][1:] == runs[1][1:]
+
+
+def test_validation_rows_drawn_from_x_are_checked_before_training():
+    X, y = _data([6, 16, 3], "softmax", n=400)
+    X[5] = np.nan  # every row once: the NaN is among the validation rows in some draws
+    for seed in range(4):
+        net = ffnn.mlp([6, 16, 3], "relu", output="softmax", rng=0, dtype=np.float64)
+        before = net.theta.copy()
+        with pytest.raises(FFNNError, match="X contains NaN"):
+            fit(net, X, y, "cross_entropy", batch_size=16, epochs=2, validation=0.3, rng=seed,
+                progress=False)  # fmt: skip
+        np.testing.assert_array_equal(net.theta, before)
+
+
+def test_a_first_epoch_that_diverges_early_still_reports_the_bad_row(monkeypatch):
+    """A run that diverges at its first step never gathers the bad row: X is checked whole
+    then, and fit refuses it as the check before training would have (no divergence warning)."""
+    seen = _checked_on_the_way(monkeypatch)
+    X, y = _data([2, 16, 1], "identity", n=640)
+    X[630, 1] = np.nan
+    net = ffnn.mlp([2, 16, 1], "relu", rng=0, dtype=np.float64)
+    before = net.theta.copy()
+    with pytest.raises(FFNNError, match="X contains NaN"):
+        fit(net, X, 1e200 * y, lr=1e200, epochs=5, progress=False, shuffle=False)
+    np.testing.assert_array_equal(net.theta, before)
+    assert seen == [True]
+
+
+def test_an_epoch_stopped_early_checks_the_rest_of_x(monkeypatch):
+    from ffnn.train import step as step_mod
+
+    monkeypatch.setattr(step_mod, "CHUNK", 3)
+    from ffnn.train.step import Batches, Trainer
+
+    X, y = _data([2, 8, 1], "identity", n=80)
+    X[79, 0] = np.inf  # in the last step's batch (no shuffle): not reached before the stop
+    net = ffnn.mlp([2, 8, 1], "tanh", rng=0, dtype=np.float64)
+    opt = ffnn.train.get_optimizer("sgd", 0.1)
+    tr = Trainer(net, ffnn.get_loss("mse"), opt, Batches(net, X, y, 8, shuffle=False))
+    tr.use_compiled(True)
+    before = tr.theta.copy()
+    tr.check_rows("X")
+
+    class StopAfterOneChunk:
+        checks = 0
+
+        @property
+        def hit(self):
+            self.checks += 1
+            return self.checks == 2
+
+    statuses, run = [], C.Epochs.run
+
+    def spy(self, *args):
+        out = run(self, *args)
+        statuses.append(out[1])
+        return out
+
+    monkeypatch.setattr(C.Epochs, "run", spy)
+    with pytest.raises(FFNNError, match="X contains NaN"):
+        tr.epoch(1, np.random.default_rng(5), stop=StopAfterOneChunk())
+    assert statuses == [0]  # one chunk, its rows clean: the rest was checked after the stop
+    np.testing.assert_array_equal(tr.theta, before)
+    assert tr.state["step"] == 0

@@ -40,7 +40,8 @@ Why one example per column: BLAS runs ``W X`` faster than the row form ``X Wᵀ`
 shapes (measured here, one thread, 64 examples of 784-256-256-10: the step's products 396 µs
 against 451 µs), and the forward equation reads as in the notes. While backward runs, the rows
 of the next batch are asked into the cache (:func:`prefetch_rows`), so the next gather finds
-them there.
+them there. In a fit's first epoch the gather also checks the rows it copies for inf and NaN
+(fit's check of X, then made without a pass over X of its own: :func:`gather`).
 
 :func:`plan` says whether a run is supported (a chain of Dense and relu/tanh/sigmoid/identity
 layers; MSE with an identity output or cross-entropy with a softmax output, the built-in classes;
@@ -142,7 +143,10 @@ def bias_sigma(code, z, b, x):  # z ← z + b (per column); x = σ(z): (n, m), (
 
 
 @_jit
-def gather(X, Y, idx, a, x0, yb):  # rows idx[a : a + m] of X as x0's rows, of Y as yb's columns
+def gather(X, Y, idx, a, x0, yb, check):
+    """Rows idx[a : a + m] of X as x0's rows, of Y as yb's columns; returns False if ``check``
+    and x0 holds a non-finite entry (fit's check of X, made on the copy in cache instead of
+    in a pass over X of its own: 0.65 ms an epoch of 20,000 × 784 float32 against 2.7 ms)."""
     m, n_0 = x0.shape
     K = yb.shape[0]
     for i in range(m):
@@ -151,6 +155,12 @@ def gather(X, Y, idx, a, x0, yb):  # rows idx[a : a + m] of X as x0's rows, of Y
             x0[i, k] = X[r, k]
         for k in range(K):
             yb[k, i] = Y[r, k]
+    if not check:
+        return True
+    flat, acc = x0.reshape(-1), x0.dtype.type(0)
+    for k in range(flat.size):  # NaN iff an entry is inf or NaN (0·inf = NaN): vectorized
+        acc += flat[k] * 0
+    return finite(acc)
 
 
 @_jit
@@ -318,10 +328,11 @@ def mm_grad_rows(gemm, d, x0, gW):  # gW = d x0, the input layer: (n_out, m) (m,
 
 @_jit
 def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1, bs, rates,
-          xbuf, zbuf, gbuf, bo, out, rank, T, sync, part, relax):  # fmt: skip
+          xbuf, zbuf, gbuf, bo, out, check, rank, T, sync, part, relax):  # fmt: skip
     """Steps s0..s1-1 of the epoch, this thread's share (``rank`` of T, :mod:`ffnn.train.rows`);
-    returns (steps done, status 0 ok / 1 loss / 2 grad / 3 aborted); out = [Σ B·L_B, Σ ‖g‖²,
-    value that diverged] (rank 0 writes it).
+    returns (steps done, status 0 ok / 1 loss / 2 grad / 3 aborted / 4 a row of X not
+    finite, when ``check``: the step not taken); out = [Σ B·L_B, Σ ‖g‖², value that
+    diverged] (rank 0 writes it).
 
     The thread takes examples ``B·rank/T … B·(rank+1)/T`` of each batch. Its buffers are row
     ``rank`` of xbuf, zbuf, gbuf: X^(j) (n_j, m) — X^(0) as rows (m, n_0) —, Z^(j+1) and the
@@ -357,12 +368,17 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
         lo, hi = B * rank // T, B * (rank + 1) // T  # this thread's rows of the batch
         m = hi - lo
         eta, gsq, L = -rates[s - s0], 0.0, 0.0
+        part[rank, 3] = 0  # no non-finite row of X among this thread's
         if m == 0:
             grad[:] = 0
         else:
             x0 = xs(0)[: m * widths[0]].reshape(m, widths[0])  # rows: examples
             yb = gs(n_layers)[: m * widths[n_layers]].reshape(widths[n_layers], m)
-            gather(X, Y, idx, a + lo, x0, yb)  # the batch (this thread's rows)
+            rows_ok = gather(X, Y, idx, a + lo, x0, yb, check)  # the batch (this thread's rows)
+            if T == 1 and not rows_ok:
+                status = 4
+                break
+            part[rank, 3] = not rows_ok
             for l in range(n_layers):  # forward
                 n_in, n_o = widths[l], widths[l + 1]
                 W = cur[offs[l] : offs[l] + n_o * n_in].reshape(n_o, n_in)
@@ -413,9 +429,13 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
             if barrier(sync, T, relax):  # every thread's gradient is in
                 status = 3
                 break
-            L = 0.0
+            L, bad_rows = 0.0, False
             for r in range(T):
                 L += part[r, 0]
+                bad_rows = bad_rows or part[r, 3] != 0
+            if bad_rows:
+                status = 4
+                break
             if not finite(L):
                 if rank == 0:
                     out[2] = L
@@ -631,6 +651,7 @@ class Epochs:
         self._arange, self._T = None, 0
         self.threads = 1  # the threads of the last run (ffnn.train.rows.row_threads)
         self.split = None  # T fixed by split_rows (BLAS held at one thread meanwhile)
+        self.check = False  # check each gathered row of X for non-finite entries (status 4)
 
     def _buffers(self, T: int) -> None:
         """Per thread (row r): x^(0) … x^(L+1) (then δ^(L+1)), z^(1) … z^(L+1), the messages
@@ -656,7 +677,8 @@ class Epochs:
 
     def run(self, trainer, idx: np.ndarray, s0: int, s1: int) -> tuple[int, int, float, float]:
         """Steps s0..s1-1; returns (steps done, status, Σ B·L_B, Σ ‖g‖²); status 1: the loss
-        of step ``s0 + done`` was not finite, 2: its gradient (θ unchanged by that step).
+        of step ``s0 + done`` was not finite, 2: its gradient, 4 (with ``check``): a row of its
+        batch in X (θ unchanged by that step).
         ``trainer.grad`` ends as the last gradient computed (on T threads, after status 1: the
         refused step's)."""
         t = trainer.state["step"]
@@ -676,7 +698,7 @@ class Epochs:
         args = (
             gemm, trainer.theta, trainer.prev, grads, self.offs, self.widths, self.acts,
             self.kind, self.batches.X, self.batches.Y, idx, s0, s1, self.batches.batch_size,
-            rates, self.xbuf, self.zbuf, self.gbuf, self.bo, self.out,
+            rates, self.xbuf, self.zbuf, self.gbuf, self.bo, self.out, self.check,
         )  # fmt: skip
         if T == 1:
             done, status = steps(*args, 0, 1, self.sync, self.part, _rows.relax_fn())

@@ -17,8 +17,20 @@ EVAL_CHUNK = 8192  # rows per forward pass when evaluating a whole data set
 
 
 def _inputs(net: Network, X, what: str) -> np.ndarray:
+    """X as a C-contiguous array (n, n_0) in the network's dtype (or CSR rows), checked: the
+    shape, the dtype and every entry finite (FFNNError otherwise)."""
+    X, checked = _inputs_unchecked(net, X, what)
+    if not checked:
+        require_finite(X, what)
+    return X
+
+
+def _inputs_unchecked(net: Network, X, what: str) -> tuple[np.ndarray, bool]:
+    """(X, checked): as :func:`_inputs`, but the entries of a dense X that needed no
+    conversion are left for the caller to check (``checked`` False; fit lets the compiled
+    path check them on the way, :meth:`ffnn.train.step.Trainer.check_rows`)."""
     if sparse.issparse(X):
-        return _sparse_inputs(net, X, what)
+        return _sparse_inputs(net, X, what), True
     X = np.asarray(X)
     if X.ndim == 1 and net.input_node.dim == 1:
         X = X[:, None]
@@ -28,18 +40,30 @@ def _inputs(net: Network, X, what: str) -> np.ndarray:
         )
     if not np.issubdtype(X.dtype, np.number):
         raise FFNNError(f"{what} must be numeric, got dtype {X.dtype}")
+    if X.dtype == net.dtype:
+        return np.ascontiguousarray(X), False
     X0 = X
     with np.errstate(over="ignore"):  # an overflow is reported below
-        X = np.ascontiguousarray(X, dtype=net.dtype)  # no copy when it already is
+        X = np.ascontiguousarray(X, dtype=net.dtype)
     if not _all_finite(X):
-        if X0.dtype != X.dtype and _all_finite(X0):
+        if _all_finite(X0):
             top = float(np.abs(X0).max())
             raise FFNNError(
                 f"{what} holds values up to {top:.3g}, beyond the range of the network's dtype "
                 f"{net.dtype} (max {np.finfo(net.dtype).max:.3g}); scale X or use float64"
             )
-        raise FFNNError(f"{what} contains NaN or infinite values; clean or impute them first")
-    return X
+        raise FFNNError(not_finite_message(what))
+    return X, True
+
+
+def not_finite_message(what: str) -> str:
+    return f"{what} contains NaN or infinite values; clean or impute them first"
+
+
+def require_finite(X: np.ndarray, what: str) -> None:
+    """FFNNError unless every entry of the dense array X is finite."""
+    if not _all_finite(X):
+        raise FFNNError(not_finite_message(what))
 
 
 def _sparse_inputs(net: Network, X, what: str):
@@ -60,17 +84,26 @@ def _sparse_inputs(net: Network, X, what: str):
                 f"{what} holds values beyond the range of the network's dtype {net.dtype}; "
                 "scale X or use float64"
             )
-        raise FFNNError(f"{what} contains NaN or infinite values; clean or impute them first")
+        raise FFNNError(not_finite_message(what))
     return X
 
 
 def _all_finite(A: np.ndarray) -> bool:
-    """np.isfinite(A).all() in chunks of rows, so a large data set gets no temporary copy.
+    """Every entry of A finite, in chunks of rows (no temporary the size of A).
 
-    (Not the row sums A·1 through BLAS, though they are twice as fast on two threads: BLAS's
-    idle threads then spin for ~0.1 s, and a compiled run split among threads right after
-    lost that time to them — measured: 143 against 99 ms for a 784-256-256-10 epoch.)"""
-    return all(np.isfinite(A[a : a + EVAL_CHUNK]).all() for a in range(0, A.shape[0], EVAL_CHUNK))
+    A chunk's column sums are finite exactly when its entries are, unless finite entries
+    overflow a sum — then np.isfinite decides for that chunk. (Measured on 20,000 × 784
+    float32: 2.2 ms against 2.7 ms for np.isfinite(A).all() in chunks. Not the row sums A·1
+    through BLAS, though twice as fast on two threads: BLAS's idle threads then spin for
+    ~0.1 s, and a compiled run split among threads right after lost that time to them —
+    143 against 99 ms for a 784-256-256-10 epoch.)"""
+    with np.errstate(over="ignore", invalid="ignore"):
+        for a in range(0, A.shape[0], EVAL_CHUNK):
+            chunk = A[a : a + EVAL_CHUNK]
+            if not np.isfinite(np.add.reduce(chunk, axis=0)).all():
+                if not np.isfinite(chunk).all():
+                    return False
+    return True
 
 
 def _targets(net: Network, loss: Loss, y, n: int, what: str) -> np.ndarray:

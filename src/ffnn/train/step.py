@@ -28,6 +28,7 @@ import numpy as np
 from ffnn.core.graph import Network
 from ffnn.core.losses import Loss
 from ffnn.errors import FFNNError
+from ffnn.train.data import _all_finite, not_finite_message
 from ffnn.train.optimizers import Optimizer
 from ffnn.train.weights import weigh
 
@@ -90,6 +91,7 @@ class Batches:
         # a full batch needs no gathering (the mean does not see order); a split data set always
         # does (rows[order] are the training rows of X in this epoch's order)
         self.gather = bs < n and (shuffle or rows is not None)
+        self.unchecked = False  # X's entries not checked yet (fit: ffnn.train.loop._check_entries)
         self.order: np.ndarray | None = None
         last_bs = n - (self.steps - 1) * bs
         self.workspace = net.workspace(bs)  # the values and messages of forward and backward
@@ -164,6 +166,7 @@ class Trainer:
         self.prev = self.theta.copy()  # θ before the last step: what a diverged step falls back to
         self.pos, self.loss_sum, self.gsq_sum, self.n_batches = 0, 0.0, 0.0, 0
         self.compiled = None  # an ffnn.train.compiled.Epochs when use_compiled chose it
+        self._unchecked = None  # (X's name, θ and step count to restore): check_rows
 
     def use_compiled(self, compiled: bool | None) -> None:
         """Run ``epoch`` through the compiled path (:mod:`ffnn.train.compiled`): None: when Numba
@@ -186,6 +189,27 @@ class Trainer:
         else:
             p = _compiled.plan(self.net, self.loss, self.optimizer, self.batches)
             self.compiled = None if isinstance(p, str) else p
+
+    def check_rows(self, what: str) -> None:
+        """Have the compiled path check the entries of X (named ``what``) as the next epoch
+        gathers its rows, instead of a pass over X before training: a non-finite row found
+        there — or anywhere in X, when the epoch ends early — puts θ and the step count back as
+        they are now and raises FFNNError, as the check before training would have."""
+        self.compiled.check = True
+        self._unchecked = (what, self.theta.copy(), self.state["step"])
+
+    def _check_rest(self) -> None:
+        """The epoch that checked X's rows ended early: check all of X now."""
+        if self._unchecked is not None and not _all_finite(self.batches.X):
+            self._rows_not_finite()
+
+    def _rows_not_finite(self):
+        what, theta, step = self._unchecked
+        self.compiled.check, self._unchecked = False, None
+        np.copyto(self.theta, theta)
+        np.copyto(self.prev, theta)
+        self.state["step"] = step
+        raise FFNNError(not_finite_message(what))
 
     def step(self, xb: np.ndarray, yb: np.ndarray, workspace=None, wb=None) -> tuple[float, float]:
         """One step on the batch (X_B: (B, n_0), Y_B: (B, n_out)): returns (L_B, ‖g‖²).
@@ -300,11 +324,18 @@ class Trainer:
             s += done
             self.n_batches += done
             self.pos, self.loss_sum, self.gsq_sum = s, self.loss_sum + lsum, self.gsq_sum + gsum
+            if status == 4:  # a row of X with a non-finite entry (check_rows)
+                self._rows_not_finite()
             if status:
+                self._check_rest()
                 what = "loss" if status == 1 else "gradient norm"
                 raise Diverged(what, c.diverged_value, status == 1, epoch, s)
             if tick and s % tick == 0:
                 progress(self.loss_sum / (s * b.batch_size), s)
+        if s < b.steps:
+            self._check_rest()
+        else:  # every training row has been gathered (and checked)
+            c.check, self._unchecked = False, None
         return s
 
     def _weighted_epoch(self, epoch: int, stop, progress) -> bool:
