@@ -146,7 +146,8 @@ def bias_sigma(code, z, b, x):  # z ← z + b (per column); x = σ(z): (n, m), (
 def gather(X, Y, idx, a, x0, yb, check):
     """Rows idx[a : a + m] of X as x0's rows, of Y as yb's columns; returns False if ``check``
     and x0 holds a non-finite entry (fit's check of X, made on the copy in cache instead of
-    in a pass over X of its own: 0.65 ms an epoch of 20,000 × 784 float32 against 2.7 ms)."""
+    in a pass over X of its own: measured here, 0.65 ms more an epoch of 20,000 × 784 float32
+    in batches of 128, against 2.1 ms for the pass, :func:`ffnn.train.data._all_finite`)."""
     m, n_0 = x0.shape
     K = yb.shape[0]
     for i in range(m):
