@@ -39,8 +39,9 @@ of the batch's examples through the whole step (:mod:`ffnn.train.rows`, :func:`s
 Why one example per column: BLAS runs ``W X`` faster than the row form ``X Wᵀ`` at these
 shapes (measured here, one thread, 64 examples of 784-256-256-10: the step's products 396 µs
 against 451 µs), and the forward equation reads as in the notes. While backward runs, the rows
-of the next batch are asked into the cache (:func:`prefetch_rows`), so the next gather finds
-them there. In a fit's first epoch the gather also checks the rows it copies for inf and NaN
+of the next batch are asked into the cache (:func:`prefetch_rows`, a share before each layer:
+all at once, the burst of requests stalled the thread), so the next gather finds most of them
+there. In a fit's first epoch the gather also checks the rows it copies for inf and NaN
 (fit's check of X, then made without a pass over X of its own: :func:`gather`).
 
 :func:`plan` says whether a run is supported (a chain of Dense and relu/tanh/sigmoid/identity
@@ -394,16 +395,18 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
             z = zs(n_layers - 1)[: m * K].reshape(K, m)
             d = xs(n_layers)[: m * K].reshape(K, m)  # δ^(L+1) overwrites x^(L+1) (= z)
             L = loss_delta(kind, z, yb, d, B)
-            if s + 1 < s1:  # the next batch's rows on their way while backward runs
-                a2 = a + bs
+            a2, lo2, m2 = a + bs, 0, 0  # the next batch's rows (this thread's): prefetched
+            if s + 1 < s1:
                 B2 = min(bs, n - a2)
                 lo2 = B2 * rank // T
-                prefetch_rows(X, idx, a2 + lo2, B2 * (rank + 1) // T - lo2)
+                m2 = B2 * (rank + 1) // T - lo2
             if T == 1 and not finite(L):
                 out[2] = L
                 status = 1
                 break
             for l in range(n_layers - 1, -1, -1):  # backward (one thread: θ_{t+1} layer by layer)
+                q0, q1 = m2 * (n_layers - 1 - l) // n_layers, m2 * (n_layers - l) // n_layers
+                prefetch_rows(X, idx, a2 + lo2 + q0, q1 - q0)  # a share before each layer
                 n_in, n_o = widths[l], widths[l + 1]
                 W = cur[offs[l] : offs[l] + n_o * n_in].reshape(n_o, n_in)
                 gW = grad[offs[l] : offs[l] + n_o * n_in].reshape(n_o, n_in)
