@@ -216,7 +216,7 @@ def two_threads(monkeypatch):
 
     def spy(self, *args):
         out = run(self, *args)
-        used.append(self.threads)
+        used.append(self.shares)
         return out
 
     monkeypatch.setattr(C.Epochs, "run", spy)
@@ -542,3 +542,72 @@ def test_an_epoch_stopped_early_checks_the_rest_of_x(monkeypatch):
     assert statuses == [0]  # one chunk, its rows clean: the rest was checked after the stop
     np.testing.assert_array_equal(tr.theta, before)
     assert tr.state["step"] == 0
+
+
+# --- slow steps: the shares go on on one thread ------------------------------------------------
+@pytest.fixture
+def alone(monkeypatch):
+    return _all_steps_slow(monkeypatch)
+
+
+def _all_steps_slow(monkeypatch):
+    """Every step counts as slow (a wait longer than -1 ns): after SLOW_STEPS steps the run's
+    shares go on on one thread. Returns the (shares, alone) of each run."""
+    monkeypatch.setattr(rows, "SLOW_NS", -1)
+    seen, run = [], C.Epochs.run
+
+    def spy(self, *args):
+        out = run(self, *args)
+        seen.append((self.shares, self.alone))
+        return out
+
+    monkeypatch.setattr(C.Epochs, "run", spy)
+    return seen
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_shares_taken_in_turn_on_one_thread_give_the_bits_of_two_threads(
+    two_threads, monkeypatch, case
+):
+    for dtype in (np.float32, np.float64):
+        theta_2, h_2 = _run(case, True, dtype, threads=2)
+        with monkeypatch.context() as m:
+            seen = _all_steps_slow(m)
+            theta_1, h_1 = _run(case, True, dtype, threads=2)
+        np.testing.assert_array_equal(theta_1, theta_2)
+        assert h_1["train_loss"] == h_2["train_loss"] and h_1["grad_norm"] == h_2["grad_norm"]
+        assert seen[-1] == (2, True)  # one-step runs (full batches): alone from the second
+
+
+def test_shares_on_one_thread_diverge_like_the_numpy_path(two_threads, alone):
+    X, y = _data([2, 16, 1], "identity", n=64)
+    results = []
+    for compiled in (False, True):
+        net = ffnn.mlp([2, 16, 1], "relu", rng=0)
+        with pytest.warns(RuntimeWarning, match="diverged"):
+            h = fit(net, X, 100 * y, lr=50.0, epochs=50, progress=False, compiled=compiled,
+                    threads=2)  # fmt: skip
+        assert h.diverged and np.all(np.isfinite(net.theta))
+        results.append(h.stop_reason.split(":")[0])
+    assert results[0] == results[1] and alone[-1] == (2, True)
+
+
+def test_a_run_goes_on_alone_only_after_slow_steps(two_threads, monkeypatch):
+    """Quiet threads never wait SLOW_NS (1 ms): the run keeps its threads; with the slow steps
+    counted from the first one on, it goes on alone within the run."""
+    epochs = []
+    run = C.Epochs.run
+
+    def spy(self, *args):
+        out = run(self, *args)
+        epochs.append((self.alone, self.threads))
+        return out
+
+    monkeypatch.setattr(C.Epochs, "run", spy)
+    monkeypatch.setattr(rows, "SLOW_NS", 10**12)  # nothing is that slow
+    _run(CASES[-1], True, np.float64, threads=2)
+    assert all(e == (False, 2) for e in epochs)
+    epochs.clear()
+    monkeypatch.setattr(rows, "SLOW_NS", -1)
+    _run(CASES[-1], True, np.float64, threads=2)
+    assert all(e == (True, 1) for e in epochs)

@@ -1,7 +1,9 @@
 """The compiled path's threads (ffnn.train.rows): the barrier keeps T threads in step, an abort
-releases a waiting thread, and the thread count follows threads=, the size and the batch."""
+releases a waiting thread, a long wait is measured, and the thread count follows threads=, the
+size and the batch."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -12,29 +14,29 @@ numba = pytest.importorskip("numba")
 
 
 @numba.njit(nogil=True)
-def _rounds(sync, T, relax, seen, rank, n):
+def _rounds(sync, T, relax, clock, seen, rank, n):
     """n rounds: write the round number, barrier, check every thread's, barrier."""
     wrong = 0
     for s in range(n):
         seen[8 * rank] = s
-        rows.barrier(sync, T, relax)
+        rows.barrier(sync, T, rank, relax, clock)
         for r in range(T):
             wrong += seen[8 * r] != s
-        rows.barrier(sync, T, relax)
+        rows.barrier(sync, T, rank, relax, clock)
     return wrong
 
 
 def test_the_barrier_keeps_the_threads_in_step():
     T, n = 3, 2000
-    sync, seen = np.zeros(rows.SYNC_SIZE, np.int64), np.zeros(8 * T, np.int64)
-    relax, wrong = rows.relax_fn(), []
-    _rounds(sync, 1, relax, seen, 0, 1)  # compile first
+    sync, seen = np.zeros(rows.sync_size(T), np.int64), np.zeros(8 * T, np.int64)
+    relax, clock, wrong = rows.relax_fn(), rows.clock_fn(), []
+    _rounds(sync, 1, relax, clock, seen, 0, 1)  # compile first
     sync[:] = 0
-    helpers = [threading.Thread(target=lambda r=r: wrong.append(_rounds(sync, T, relax, seen,
-                                r, n))) for r in (1, 2)]  # fmt: skip
+    helpers = [threading.Thread(target=lambda r=r: wrong.append(_rounds(sync, T, relax, clock,
+                                seen, r, n))) for r in (1, 2)]  # fmt: skip
     for h in helpers:
         h.start()
-    wrong.append(_rounds(sync, T, relax, seen, 0, n))
+    wrong.append(_rounds(sync, T, relax, clock, seen, 0, n))
     for h in helpers:
         h.join(timeout=60)
     assert wrong == [0, 0, 0]
@@ -42,18 +44,37 @@ def test_the_barrier_keeps_the_threads_in_step():
 
 
 def test_one_thread_passes_the_barrier_alone():
-    assert rows.barrier(np.zeros(rows.SYNC_SIZE, np.int64), 1, rows.relax_fn()) is False
+    sync = np.zeros(rows.sync_size(1), np.int64)
+    assert rows.barrier(sync, 1, 0, rows.relax_fn(), rows.clock_fn()) == 0
 
 
 def test_an_abort_releases_a_waiting_thread():
-    sync = np.zeros(rows.SYNC_SIZE, np.int64)
-    relax, got = rows.relax_fn(), []
-    rows.barrier(sync, 1, relax)  # compiled
-    waiter = threading.Thread(target=lambda: got.append(rows.barrier(sync, 2, relax)))
+    sync = np.zeros(rows.sync_size(2), np.int64)
+    relax, clock, got = rows.relax_fn(), rows.clock_fn(), []
+    rows.barrier(sync, 1, 0, relax, clock)  # compiled
+    waiter = threading.Thread(target=lambda: got.append(rows.barrier(sync, 2, 1, relax, clock)))
     waiter.start()
     rows.abort(sync)  # the other thread never comes
     waiter.join(timeout=60)
-    assert got == [True] and not waiter.is_alive()
+    assert got == [-1] and not waiter.is_alive()
+
+
+def test_a_long_wait_is_measured_and_a_short_one_is_not():
+    """The thread that waits yields its core after SPINS spins and measures the wait from there:
+    here its partner comes 50 ms late; the partner itself, last to arrive, waited 0."""
+    sync = np.zeros(rows.sync_size(2), np.int64)
+    relax, clock, got = rows.relax_fn(), rows.clock_fn(), []
+    rows.barrier(sync, 1, 0, relax, clock)  # compiled
+    t0 = rows.now(clock, sync, 0)
+    time.sleep(0.01)
+    assert 5e6 < rows.now(clock, sync, 0) - t0 < 5e9  # ns
+    sync[:] = 0
+    waiter = threading.Thread(target=lambda: got.append(rows.barrier(sync, 2, 1, relax, clock)))
+    waiter.start()
+    time.sleep(0.05)
+    late = rows.barrier(sync, 2, 0, relax, clock)
+    waiter.join(timeout=60)
+    assert late == 0 and 20e6 < got[0] < 5e9
 
 
 @pytest.mark.parametrize(

@@ -329,30 +329,21 @@ def mm_grad_rows(gemm, d, x0, gW):  # gW = d x0, the input layer: (n_out, m) (m,
 
 
 @_jit
-def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1, bs, rates,
-          xbuf, zbuf, gbuf, bo, out, check, rank, T, sync, part, relax):  # fmt: skip
-    """Steps s0..s1-1 of the epoch, this thread's share (``rank`` of T, :mod:`ffnn.train.rows`);
-    returns (steps done, status 0 ok / 1 loss / 2 grad / 3 aborted / 4 a row of X not
-    finite, when ``check``: the step not taken); out = [Σ B·L_B, Σ ‖g‖², value that
-    diverged] (rank 0 writes it).
+def sweep(gemm, cur, nxt, grad, offs, widths, acts, kind, X, Y, idx, a, lo, hi, B, nx, m2,
+          bs, xb, zb, gb_, bo, check, eta, fused):  # fmt: skip
+    """Forward, loss and backward of examples ``lo … hi`` of the batch at position ``a`` of the
+    epoch (of B examples): the share's ∂L/∂θ into ``grad``; returns (its share of L_B, its
+    rows of X finite, ‖g‖²). The batch at ``nx`` (``m2`` rows) is prefetched on the way.
 
-    The thread takes examples ``B·rank/T … B·(rank+1)/T`` of each batch. Its buffers are row
-    ``rank`` of xbuf, zbuf, gbuf: X^(j) (n_j, m) — X^(0) as rows (m, n_0) —, Z^(j+1) and the
-    messages Δ^(j) start at bs·bo[j] (Δ^(L+1) overwrites X^(L+1), Y_B (K, m) sits in the last
-    message's place); its share of g = Σ_r g_r goes to ``grads[rank]``.
-
-    θ and θ_prev are two buffers used in turn: step t reads θ_t from ``cur`` and writes
-    θ_{t+1} = θ_t − η_t g into ``nxt`` (one thread: each layer's block as soon as backward has
-    its gradient, in the pass that sums ‖g‖²; T threads: after a barrier, each its slice of θ,
-    reading every thread's share), then the two swap roles: no copy of θ per step; ``cur``
-    stays intact for the messages and for a step refused because ‖g‖² is not finite. On return
-    ``theta`` holds the last θ and ``prev`` the one before (after a non-finite gradient: θ
-    unchanged, and prev a copy of it). ``gemm``: :func:`numpy_gemm` (None: ``np.dot``)."""
-    n, n_layers, p = idx.shape[0], widths.shape[0] - 1, theta.shape[0]
-    c0, c1 = p * rank // T, p * (rank + 1) // T  # this thread's slice of θ
-    cur, nxt, grad = theta, prev, grads[rank]
-    xb, zb, gb_ = xbuf[rank], zbuf[rank], gbuf[rank]
-    status = 0
+    Buffers (one share's): X^(j) (n_j, m) — X^(0) as rows (m, n_0) — in ``xb``, Z^(j+1) in
+    ``zb``, the messages Δ^(j) in ``gb_``, each at bs·bo[j] (Δ^(L+1) overwrites X^(L+1), Y_B
+    (K, m) sits in the last message's place). ``fused`` (a single share): θ_{t+1} = θ_t − η g
+    into ``nxt`` layer by layer as backward has each layer's gradient (in cache), and a batch
+    whose rows or loss are not finite returns before backward (‖g‖² then 0)."""
+    n_layers, m = widths.shape[0] - 1, hi - lo
+    if m == 0:
+        grad[:] = 0
+        return 0.0, True, 0.0
 
     def xs(j):
         return xb[bs * bo[j] : bs * bo[j + 1]]
@@ -363,78 +354,115 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
     def gs(j):
         return gb_[bs * bo[j] : bs * bo[j + 1]]
 
+    K = widths[n_layers]
+    x0 = xs(0)[: m * widths[0]].reshape(m, widths[0])  # rows: examples
+    yb = gs(n_layers)[: m * K].reshape(K, m)
+    rows_ok = gather(X, Y, idx, a + lo, x0, yb, check)  # the share's rows of the batch
+    if fused and not rows_ok:
+        return 0.0, False, 0.0
+    for l in range(n_layers):  # forward
+        n_in, n_o = widths[l], widths[l + 1]
+        W = cur[offs[l] : offs[l] + n_o * n_in].reshape(n_o, n_in)
+        b = cur[offs[l] + n_o * n_in : offs[l] + n_o * n_in + n_o]
+        z = zs(l)[: m * n_o].reshape(n_o, m)
+        if l == 0:
+            mm_forward_rows(gemm, W, x0, z)
+        else:
+            mm_forward(gemm, W, xs(l)[: m * n_in].reshape(n_in, m), z)
+        bias_sigma(acts[l], z, b, xs(l + 1)[: m * n_o].reshape(n_o, m))
+    z = zs(n_layers - 1)[: m * K].reshape(K, m)
+    d = xs(n_layers)[: m * K].reshape(K, m)  # δ^(L+1) overwrites x^(L+1) (= z)
+    L = loss_delta(kind, z, yb, d, B)
+    if fused and not finite(L):
+        return L, True, 0.0
+    gsq = 0.0
+    for l in range(n_layers - 1, -1, -1):  # backward
+        q0, q1 = m2 * (n_layers - 1 - l) // n_layers, m2 * (n_layers - l) // n_layers
+        prefetch_rows(X, idx, nx + q0, q1 - q0)  # a share of the next rows before each layer
+        n_in, n_o = widths[l], widths[l + 1]
+        W = cur[offs[l] : offs[l] + n_o * n_in].reshape(n_o, n_in)
+        gW = grad[offs[l] : offs[l] + n_o * n_in].reshape(n_o, n_in)
+        gb = grad[offs[l] + n_o * n_in : offs[l] + n_o * n_in + n_o]
+        d = (xs(l + 1) if l == n_layers - 1 else gs(l + 1))[: m * n_o].reshape(n_o, m)
+        if l == 0:
+            mm_grad_rows(gemm, d, x0, gW)
+        else:
+            mm_grad(gemm, d, xs(l)[: m * n_in].reshape(n_in, m), gW)
+        bias_grad(d, gb)
+        if fused:  # the layer's (W, b) in θ, updated while g is in cache
+            lo_, hi_ = offs[l], offs[l] + n_o * n_in + n_o
+            gsq += sgd_update(cur[lo_:hi_], grad[lo_:hi_], eta, nxt[lo_:hi_])
+        if l > 0:
+            g = gs(l)[: m * n_in].reshape(n_in, m)
+            mm_message(gemm, W, d, g)
+            dsigma_times(acts[l - 1], zs(l - 1)[: m * n_in], xs(l)[: m * n_in],
+                         gs(l)[: m * n_in])  # fmt: skip
+    return L, rows_ok, gsq
+
+
+@_jit
+def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1, bs, rates,
+          xbuf, zbuf, gbuf, bo, out, check, rank, T, sync, part, relax, clock,
+          slow):  # fmt: skip
+    """Steps s0..s1-1 of the epoch; this thread is ``rank`` of T (:mod:`ffnn.train.rows`).
+    Returns (steps done, status 0 ok / 1 loss / 2 grad / 3 aborted / 4 a row of X not finite,
+    when ``check`` / 5 slow: the threads' waits; in every case but 5 the step is not taken);
+    out = [Σ B·L_B, Σ ‖g‖², value that diverged] (rank 0 writes it).
+
+    The batch is cut into S = ``grads.shape[0]`` shares of examples, ``B·r/S … B·(r+1)/S``;
+    share r has its buffers in row r of xbuf, zbuf, gbuf and its part of g = Σ_r g_r in
+    ``grads[r]`` (:func:`sweep`), and thread ``rank`` takes shares rank, rank + T, … . After
+    a barrier θ is updated in S slices from the sum of the shares (the same slices, the same
+    order of sums, whichever thread takes them: the bits do not depend on T), then a second
+    barrier. With S = 1 the update runs inside backward instead (``fused``).
+
+    θ and θ_prev are two buffers used in turn: step t reads θ_t from ``cur`` and writes
+    θ_{t+1} = θ_t − η_t g into ``nxt``, then the two swap roles: no copy of θ per step; ``cur``
+    stays intact for the messages and for a step refused because ‖g‖² is not finite. On return
+    ``theta`` holds the last θ and ``prev`` the one before (after a non-finite gradient: θ
+    unchanged, and prev a copy of it). ``gemm``: :func:`numpy_gemm` (None: ``np.dot``).
+
+    On T > 1 threads, a step in which a thread waited at the barriers longer than ``slow[0]``
+    ns (its partner was off its core) is slow; once ``slow[1]`` of them are also one in
+    ``slow[2]`` of the steps, the run stops with status 5 after that step, and the caller goes
+    on with T = 1 (the same shares: the same bits). ``slow``: :data:`~ffnn.train.rows.SLOW_NS`,
+    :data:`~ffnn.train.rows.SLOW_STEPS`, :data:`~ffnn.train.rows.SLOW_ONE_IN`, then the slow
+    steps and the steps so far (rank 0 adds this run's)."""
+    n, p, S = idx.shape[0], theta.shape[0], grads.shape[0]
+    cur, nxt = theta, prev
+    status, n_slow, waited = 0, slow[3], 0
     s = s0
     while s < s1:
         a = s * bs
-        B = min(bs, n - a)
-        lo, hi = B * rank // T, B * (rank + 1) // T  # this thread's rows of the batch
-        m = hi - lo
+        B, nx = min(bs, n - a), a + bs
+        B2 = min(bs, n - nx) if s + 1 < s1 else 0  # the next batch's rows, prefetched
         eta, gsq, L = -rates[s - s0], 0.0, 0.0
-        part[rank, 3] = 0  # no non-finite row of X among this thread's
-        if m == 0:
-            grad[:] = 0
-        else:
-            x0 = xs(0)[: m * widths[0]].reshape(m, widths[0])  # rows: examples
-            yb = gs(n_layers)[: m * widths[n_layers]].reshape(widths[n_layers], m)
-            rows_ok = gather(X, Y, idx, a + lo, x0, yb, check)  # the batch (this thread's rows)
-            if T == 1 and not rows_ok:
+        if S == 1:
+            L, rows_ok, gsq = sweep(gemm, cur, nxt, grads[0], offs, widths, acts, kind, X, Y,
+                                    idx, a, 0, B, B, nx, B2, bs, xbuf[0], zbuf[0], gbuf[0], bo,
+                                    check, eta, True)  # fmt: skip
+            if not rows_ok:
                 status = 4
                 break
-            part[rank, 3] = not rows_ok
-            for l in range(n_layers):  # forward
-                n_in, n_o = widths[l], widths[l + 1]
-                W = cur[offs[l] : offs[l] + n_o * n_in].reshape(n_o, n_in)
-                b = cur[offs[l] + n_o * n_in : offs[l] + n_o * n_in + n_o]
-                z = zs(l)[: m * n_o].reshape(n_o, m)
-                if l == 0:
-                    mm_forward_rows(gemm, W, x0, z)
-                else:
-                    mm_forward(gemm, W, xs(l)[: m * n_in].reshape(n_in, m), z)
-                bias_sigma(acts[l], z, b, xs(l + 1)[: m * n_o].reshape(n_o, m))
-            K = widths[n_layers]
-            z = zs(n_layers - 1)[: m * K].reshape(K, m)
-            d = xs(n_layers)[: m * K].reshape(K, m)  # δ^(L+1) overwrites x^(L+1) (= z)
-            L = loss_delta(kind, z, yb, d, B)
-            a2, lo2, m2 = a + bs, 0, 0  # the next batch's rows (this thread's): prefetched
-            if s + 1 < s1:
-                B2 = min(bs, n - a2)
-                lo2 = B2 * rank // T
-                m2 = B2 * (rank + 1) // T - lo2
-            if T == 1 and not finite(L):
+            if not finite(L):
                 out[2] = L
                 status = 1
                 break
-            for l in range(n_layers - 1, -1, -1):  # backward (one thread: θ_{t+1} layer by layer)
-                q0, q1 = m2 * (n_layers - 1 - l) // n_layers, m2 * (n_layers - l) // n_layers
-                prefetch_rows(X, idx, a2 + lo2 + q0, q1 - q0)  # a share before each layer
-                n_in, n_o = widths[l], widths[l + 1]
-                W = cur[offs[l] : offs[l] + n_o * n_in].reshape(n_o, n_in)
-                gW = grad[offs[l] : offs[l] + n_o * n_in].reshape(n_o, n_in)
-                gb = grad[offs[l] + n_o * n_in : offs[l] + n_o * n_in + n_o]
-                d = (xs(l + 1) if l == n_layers - 1 else gs(l + 1))[: m * n_o].reshape(n_o, m)
-                if l == 0:
-                    mm_grad_rows(gemm, d, x0, gW)
-                else:
-                    mm_grad(gemm, d, xs(l)[: m * n_in].reshape(n_in, m), gW)
-                bias_grad(d, gb)
-                if T == 1:  # the layer's (W, b) in θ, updated while g is in cache
-                    lo_, hi_ = offs[l], offs[l] + n_o * n_in + n_o
-                    gsq += sgd_update(cur[lo_:hi_], grad[lo_:hi_], eta, nxt[lo_:hi_])
-                if l > 0:
-                    g = gs(l)[: m * n_in].reshape(n_in, m)
-                    mm_message(gemm, W, d, g)
-                    dsigma_times(acts[l - 1], zs(l - 1)[: m * n_in], xs(l)[: m * n_in],
-                                 gs(l)[: m * n_in])  # fmt: skip
-        bad = False
-        if T == 1:
-            bad = not finite(gsq) and not all_finite(grad)  # as the NumPy step
+            bad = not finite(gsq) and not all_finite(grads[0])  # as the NumPy step
         else:
-            part[rank, 0] = L
-            if barrier(sync, T, relax):  # every thread's gradient is in
+            for r in range(rank, S, T):
+                lo2 = B2 * r // S
+                Lr, ok, _ = sweep(gemm, cur, nxt, grads[r], offs, widths, acts, kind, X, Y, idx,
+                                  a, B * r // S, B * (r + 1) // S, B, nx + lo2,
+                                  B2 * (r + 1) // S - lo2, bs, xbuf[r], zbuf[r], gbuf[r], bo,
+                                  check, eta, False)  # fmt: skip
+                part[r, 0], part[r, 3] = Lr, not ok
+            w = barrier(sync, T, rank, relax, clock)  # every share's gradient is in
+            if w < 0:
                 status = 3
                 break
             L, bad_rows = 0.0, False
-            for r in range(T):
+            for r in range(S):
                 L += part[r, 0]
                 bad_rows = bad_rows or part[r, 3] != 0
             if bad_rows:
@@ -445,20 +473,26 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
                     out[2] = L
                 status = 1
                 break
-            gsq = sgd_update_sum(cur, grads, eta, nxt, c0, c1)  # g = Σ_r g_r, its slice
-            part[rank, 1] = gsq
-            part[rank, 2] = not finite(gsq) and not finite_sum(grads, c0, c1)
-            if barrier(sync, T, relax):  # θ_{t+1} is whole
+            for q in range(rank, S, T):  # θ's slice q from g = Σ_r g_r
+                c0, c1 = p * q // S, p * (q + 1) // S
+                part[q, 1] = sgd_update_sum(cur, grads, eta, nxt, c0, c1)
+                part[q, 2] = not finite(part[q, 1]) and not finite_sum(grads, c0, c1)
+            part[rank, 4] = waited + w  # this thread's wait in the step (ns)
+            waited = barrier(sync, T, rank, relax, clock)  # θ_{t+1} is whole
+            if waited < 0:
                 status = 3
                 break
-            gsq = 0.0
-            for r in range(T):
-                gsq += part[r, 1]
-                bad = bad or part[r, 2] != 0
+            bad, late = False, False
+            for q in range(S):
+                gsq += part[q, 1]
+                bad = bad or part[q, 2] != 0
+                late = late or (q < T and part[q, 4] > slow[0])
+            n_slow += late
         if bad:
             if rank == 0:
                 out[2] = gsq
-            nxt[c0:c1] = cur[c0:c1]  # θ unchanged; prev: a copy of it
+            for q in range(rank, S, T):  # θ unchanged; prev: a copy of it
+                nxt[p * q // S : p * (q + 1) // S] = cur[p * q // S : p * (q + 1) // S]
             status = 2
             break
         if rank == 0:
@@ -466,8 +500,14 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
             out[1] += gsq
         cur, nxt = nxt, cur
         s += 1
+        if T > 1 and n_slow >= slow[1] and n_slow * slow[2] >= slow[4] + s - s0:
+            status = 5
+            break
+    if rank == 0:
+        slow[3], slow[4] = n_slow, slow[4] + s - s0
     if cur is not theta:  # the last θ is in prev's buffer: swap the two back
-        swap(theta[c0:c1], prev[c0:c1])
+        for q in range(rank, S, T):
+            swap(theta[p * q // S : p * (q + 1) // S], prev[p * q // S : p * (q + 1) // S])
     return s - s0, status
 
 
@@ -651,24 +691,27 @@ class Epochs:
         self.bo = np.concatenate([[0], np.cumsum(self.widths)]).astype(np.int64)
         self.n_params, self.dtype = net.theta.size, net.dtype
         self.out = np.zeros(3, np.float64)
-        self.sync = np.zeros(_rows.SYNC_SIZE, np.int64)
-        self._arange, self._T = None, 0
-        self.threads = 1  # the threads of the last run (ffnn.train.rows.row_threads)
-        self.split = None  # T fixed by split_rows (BLAS held at one thread meanwhile)
+        self._arange, self._S = None, 0
+        self.threads = 1  # the threads of the last run's last steps
+        self.shares = 1  # the shares of a batch in the last run (ffnn.train.rows.row_threads)
+        self.split = None  # the shares fixed by split_rows (BLAS held at one thread meanwhile)
+        self.alone = False  # the shares go on on one thread: steps were slow on T (status 5)
+        self.slow = np.zeros(5, np.int64)  # the limits, then slow steps and steps so far
         self.check = False  # check each gathered row of X for non-finite entries (status 4)
 
-    def _buffers(self, T: int) -> None:
-        """Per thread (row r): x^(0) … x^(L+1) (then δ^(L+1)), z^(1) … z^(L+1), the messages
-        δ^(l) (the last: Y_B), and from the second thread on a gradient of its own."""
-        if self._T == T:
+    def _buffers(self, S: int) -> None:
+        """Per share (row r): x^(0) … x^(L+1) (then δ^(L+1)), z^(1) … z^(L+1), the messages
+        δ^(l) (the last: Y_B), and with S > 1 a gradient of its own."""
+        if self._S == S:
             return
         bs, dt, bo = self.batches.batch_size, self.dtype, self.bo
-        self.xbuf = np.empty((T, bs * int(bo[-1])), dt)
-        self.zbuf = np.empty((T, bs * int(bo[-1] - bo[1])), dt)
-        self.gbuf = np.empty((T, bs * int(bo[-1])), dt)
-        self.grads = np.empty((T, self.n_params), dt) if T > 1 else None
-        self.part = np.zeros((T, 8), np.float64)  # per thread: L share, ‖g‖² share, bad (a line)
-        self._T = T
+        self.xbuf = np.empty((S, bs * int(bo[-1])), dt)
+        self.zbuf = np.empty((S, bs * int(bo[-1] - bo[1])), dt)
+        self.gbuf = np.empty((S, bs * int(bo[-1])), dt)
+        self.grads = np.empty((S, self.n_params), dt) if S > 1 else None
+        self.part = np.zeros((S, 8), np.float64)  # per share: L, ‖g‖², bad g, bad rows, wait
+        self.sync = np.zeros(_rows.sync_size(S), np.int64)
+        self._S = S
 
     def indices(self) -> np.ndarray:
         """Rows of X in this epoch's order (what the NumPy path gathers step by step)."""
@@ -682,46 +725,57 @@ class Epochs:
     def run(self, trainer, idx: np.ndarray, s0: int, s1: int) -> tuple[int, int, float, float]:
         """Steps s0..s1-1; returns (steps done, status, Σ B·L_B, Σ ‖g‖²); status 1: the loss
         of step ``s0 + done`` was not finite, 2: its gradient, 4 (with ``check``): a row of its
-        batch in X (θ unchanged by that step).
-        ``trainer.grad`` ends as the last gradient computed (on T threads, after status 1: the
-        refused step's)."""
+        batch in X (θ unchanged by that step). ``trainer.grad`` ends as the last gradient
+        computed (with shares, after status 1: the refused step's). The batch is cut into
+        ``shares`` by :func:`~ffnn.train.rows.row_threads` (or ``split``), run on as many
+        threads until steps are slow there (then on this one: ``alone``)."""
         t = trainer.state["step"]
         rates = np.array([self.rate(t + k) for k in range(s1 - s0)], dtype=np.float64)
         rates = rates.astype(trainer.theta.dtype)
         gemm = numpy_gemm(trainer.theta.dtype)
         threads = _rows.blas_threads_fn(_GEMM_LIB[0] if gemm is not None else None)
-        T = 1
+        S = 1
         if self.split is not None:
-            T, threads = self.split, None  # BLAS is at one thread already
+            S, threads = self.split, None  # BLAS is at one thread already
         elif threads is not None:
-            T = _rows.row_threads(threads[0](), self.n_params, self.batches.batch_size)
-        self._buffers(T)
-        self.threads = T
+            S = _rows.row_threads(threads[0](), self.n_params, self.batches.batch_size)
+        self._buffers(S)
+        self.shares = S
         self.out[:] = 0.0
-        grads = trainer.grad.reshape(1, -1) if T == 1 else self.grads
-        args = (
+        grads = trainer.grad.reshape(1, -1) if S == 1 else self.grads
+        args = [
             gemm, trainer.theta, trainer.prev, grads, self.offs, self.widths, self.acts,
             self.kind, self.batches.X, self.batches.Y, idx, s0, s1, self.batches.batch_size,
             rates, self.xbuf, self.zbuf, self.gbuf, self.bo, self.out, self.check,
-        )  # fmt: skip
-        if T == 1:
-            done, status = steps(*args, 0, 1, self.sync, self.part, _rows.relax_fn())
-        else:
-            done, status = self._threaded(args, T, threads)
+        ]  # fmt: skip
+        T = 1 if S == 1 or self.alone else S
+        done, status = self._steps(args, T, threads)
+        if status == 5:  # slow on T threads: the run's other steps on this one, the same shares
+            self.alone, T = True, 1
+            args[11], args[14] = s0 + done, rates[done:]
+            more, status = self._steps(args, 1, threads)
+            done += more
+        self.threads = T
+        if S > 1:
             np.sum(self.grads, axis=0, out=trainer.grad)  # g = Σ_r g_r
         trainer.state["step"] = t + done
         return done, status, float(self.out[0]), float(self.out[1])
 
-    def _threaded(self, args, T: int, threads) -> tuple[int, int]:
-        """steps on T threads (this one and T - 1 started here), BLAS at one thread meanwhile."""
+    def _steps(self, args, T: int, threads) -> tuple[int, int]:
+        """:func:`steps` on T threads (this one and T - 1 started here); with shares (S > 1),
+        BLAS at one thread meanwhile."""
         import threading
 
-        relax, failed = _rows.relax_fn(), []
+        relax, clock, failed = _rows.relax_fn(), _rows.clock_fn(), []
+        self.slow[:3] = _rows.SLOW_NS, _rows.SLOW_STEPS, _rows.SLOW_ONE_IN
         self.sync[:] = 0
+        tail = (self.sync, self.part, relax, clock, self.slow)
+        if args[3].shape[0] == 1:  # one share: BLAS as fit set it
+            return steps(*args, 0, 1, *tail)
 
         def share(rank):
             try:
-                steps(*args, rank, T, self.sync, self.part, relax)
+                steps(*args, rank, T, *tail)
             except BaseException as e:  # pragma: no cover - a kernel that cannot start
                 failed.append(e)
                 _rows.abort(self.sync)
@@ -734,7 +788,7 @@ class Epochs:
             for h in helpers:
                 h.start()
             try:
-                done, status = steps(*args, 0, T, self.sync, self.part, relax)
+                done, status = steps(*args, 0, T, *tail)
             except BaseException:  # pragma: no cover - let the helpers go before raising
                 _rows.abort(self.sync)
                 raise
@@ -753,16 +807,16 @@ class Epochs:
 
 
 @contextlib.contextmanager
-def split_rows(epochs: Epochs | None, blas: int | None):
-    """For a whole fit: when the compiled run will split its batches among T > 1 threads (BLAS
-    set to ``blas`` threads by fit's ``threads=``), hold NumPy's BLAS at one thread until the
-    end, so every other product in fit (validation passes too) runs single-threaded and no
-    idle BLAS thread is left spinning when the next compiled run starts: OpenBLAS's idle
-    threads spin for ~0.1 s after their last job (measured: a threaded product just before a
-    split 784-256-256-10 epoch made it 143 ms instead of 99 ms)."""
-    found = epochs is not None and blas and numpy_gemm(epochs.dtype) is not None  # sets _GEMM_LIB
+def split_rows(epochs: Epochs | None, threads: int | None):
+    """For a whole fit: when the compiled run will split its batches among T > 1 threads (at
+    most ``threads``: :func:`ffnn.train.threads.split_threads`), hold NumPy's BLAS at one
+    thread until the end, so every other product in fit (validation passes too) runs
+    single-threaded and no idle BLAS thread is left spinning when the next compiled run
+    starts: OpenBLAS's idle threads spin for ~0.1 s after their last job (measured: a threaded
+    product just before a split 784-256-256-10 epoch made it 143 ms instead of 99 ms)."""
+    found = epochs is not None and threads and numpy_gemm(epochs.dtype) is not None  # _GEMM_LIB
     fns = _rows.blas_threads_fn(_GEMM_LIB[0]) if found else None
-    T = 1 if fns is None else _rows.row_threads(blas, epochs.n_params, epochs.batches.batch_size)
+    T = 1 if fns is None else _rows.row_threads(threads, epochs.n_params, epochs.batches.batch_size)
     if T == 1:
         yield
         return

@@ -3,22 +3,27 @@
 With BLAS on two threads, each matrix product of a step is split between the cores, but the
 rest of the step — the batch gather, bias + σ, σ', the loss, the bias gradients and the update —
 runs on one core: at 784-256-256-10 with batches of 128, ~100 µs a step beside ~450 µs of
-products. Here each of T threads takes examples ``B·r/T … B·(r+1)/T`` of the batch through the
-whole forward and backward sweep with single-threaded products, into a gradient buffer of its
-own (g = Σ_r g_r: each example's term of the batch gradient lands in one buffer); after a
-barrier each thread updates its slice ``p·r/T … p·(r+1)/T`` of θ from the sum, and after a
-second barrier the next step starts. Measured on this 2-core machine (784-256-256-10, batch
-128, ``fit(threads=2)``, the split switched on and off between interleaved epochs, in one such
-run): 86 ms an epoch against 104 ms with BLAS's split of each product.
+products. Here the batch is cut into S shares of examples ``B·r/S … B·(r+1)/S``, and each of T
+= S threads takes one through the whole forward and backward sweep with single-threaded
+products, into a gradient buffer of its own (g = Σ_r g_r: each example's term of the batch
+gradient lands in one buffer); after a barrier each thread updates its slice ``p·r/S …
+p·(r+1)/S`` of θ from the sum, and after a second barrier the next step starts. Measured on this
+2-core machine (784-256-256-10, batch 128, ``fit(threads=2)``, the split switched on and off
+between interleaved epochs, in one such run): 86 ms an epoch against 104 ms with BLAS's split of
+each product.
 
 Above ``ROWS_BELOW`` parameters the products are large enough that BLAS's split is as good
 (784-1024-1024-10, batch 256: 617 ms against 607 ms), and the kernel runs on one thread with
-BLAS threaded inside. ``fit(threads=None)`` ("auto") keeps networks under ``ROWS_BELOW``
-parameters on one thread (:mod:`ffnn.train.threads`): the split is for ``threads=T`` given.
+BLAS threaded inside. ``fit(threads=None)`` ("auto") splits among the cores the process may use
+(:func:`ffnn.train.threads.split_threads`).
 
 The barrier spins on shared counters read and written atomically (LLVM atomics, below); a
 thread that waits long yields its core (``sched_yield``), so a late thread on a busy core is
-let run.
+let run, and measures how long it waited. When another process holds a core, every step waits
+for the thread that lost it (measured: a one-epoch fit of 784-256-256-10 took 1.2 s instead of
+0.18 s on one thread, with two other processes busy): once steps are slow (``SLOW_NS``,
+``SLOW_STEPS``, ``SLOW_ONE_IN``) the run goes on on one thread, which takes the S shares in turn
+— the same shares, sums and slices, so the same bits as on S threads (0.21 s in that case).
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ __all__ = [
     "blas_threads_fn",
     "row_threads",
     "relax_fn",
+    "clock_fn",
+    "sync_size",
 ]
 
 #: networks with fewer parameters split the batch rows among the threads; larger ones split
@@ -48,9 +55,16 @@ MIN_WORK = 1 << 20
 MIN_ROWS = 8
 #: spins of a waiting thread before it starts yielding its core
 SPINS = 4000
-# the barrier's counters, a cache line apart: arrivals, generation, abort flag
-COUNT, GEN, ABORT = 0, 8, 16
-SYNC_SIZE = 24
+#: a step in which a thread waited longer than this (ns, yielding its core) is a slow one: the
+#: other thread was off its core (another process took it)
+SLOW_NS = 1_000_000
+#: after this many slow steps in a run, if they are also one in SLOW_ONE_IN of its steps, the
+#: run's shares go on on one thread (a core lost to another process for good, not a hiccup)
+SLOW_STEPS = 2
+SLOW_ONE_IN = 16
+# the barrier's counters, a cache line apart: arrivals, generation, abort flag; then per thread a
+# cache line for its clock readings
+COUNT, GEN, ABORT, CLOCKS = 0, 8, 16, 24
 
 try:  # pragma: no cover - which branch runs depends on the installation
     import numba
@@ -94,13 +108,29 @@ except ImportError:  # pragma: no cover
         return f
 
 
+def sync_size(T: int) -> int:
+    """The length of the int64 ``sync`` array of T threads."""
+    return CLOCKS + 8 * T
+
+
 @_jit
-def barrier(sync, T, relax):
-    """Wait until all T threads have arrived (sense by generation); True if a thread aborted.
-    ``sync``: int64 (SYNC_SIZE,), zeroed before the threads start; ``relax``: sched_yield."""
+def now(clock, sync, rank):
+    """CLOCK_MONOTONIC in ns, read into thread ``rank``'s cache line of ``sync``."""
+    at = CLOCKS + 8 * rank
+    clock(1, sync[at:].ctypes.data)
+    return sync[at] * 1_000_000_000 + sync[at + 1]
+
+
+@_jit
+def barrier(sync, T, rank, relax, clock):
+    """Wait until all T threads have arrived (sense by generation); returns -1 if a thread
+    aborted, else the ns this thread spent yielding its core (0: a short wait, all spinning).
+    ``sync``: int64 (:func:`sync_size`), zeroed before the threads start; ``relax``:
+    sched_yield; ``clock``: clock_gettime (:func:`clock_fn`)."""
     if T == 1:
-        return False
+        return 0
     gen = atomic_load(sync, GEN)
+    t0 = 0
     if atomic_add(sync, COUNT, 1) == T - 1:  # the last to arrive opens the next generation
         atomic_store(sync, COUNT, 0)
         atomic_add(sync, GEN, 1)
@@ -108,11 +138,15 @@ def barrier(sync, T, relax):
         k = 0
         while atomic_load(sync, GEN) == gen:
             if atomic_load(sync, ABORT) != 0:
-                return True
+                return -1
             k += 1
             if k > SPINS:
+                if t0 == 0:
+                    t0 = now(clock, sync, rank)
                 relax()
-    return atomic_load(sync, ABORT) != 0
+    if atomic_load(sync, ABORT) != 0:
+        return -1
+    return 0 if t0 == 0 else max(now(clock, sync, rank) - t0, 1)
 
 
 def abort(sync: np.ndarray) -> None:
@@ -131,6 +165,17 @@ def relax_fn():
             ctypes.cast(libc.sched_yield, ctypes.c_void_p).value
         )
     return _FNS["relax"]
+
+
+def clock_fn():
+    """libc's ``clock_gettime(clockid, struct timespec *)`` as a ctypes function for the
+    kernels (the pointer passed as an int64)."""
+    if "clock" not in _FNS:
+        libc = ctypes.CDLL(None)
+        _FNS["clock"] = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int64)(
+            ctypes.cast(libc.clock_gettime, ctypes.c_void_p).value
+        )
+    return _FNS["clock"]
 
 
 def blas_threads_fn(gemm_lib: str | None):
