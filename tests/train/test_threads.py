@@ -7,7 +7,7 @@ from threadpoolctl import threadpool_info
 import ffnn
 from ffnn.errors import FFNNError
 from ffnn.train import fit
-from ffnn.train.threads import AUTO_ONE_THREAD_BELOW, blas_threads, choose_threads
+from ffnn.train.threads import AUTO_ONE_THREAD_BELOW, blas_threads, choose_threads, split_threads
 
 
 def _blas_counts():
@@ -19,6 +19,17 @@ def test_auto_is_one_thread_for_small_networks_and_the_default_for_large():
     assert choose_threads("auto", AUTO_ONE_THREAD_BELOW - 1) == 1
     assert choose_threads("auto", AUTO_ONE_THREAD_BELOW) is None
     assert choose_threads(3, 10) == 3 and choose_threads("2", 10**7) == 2
+
+
+def test_auto_splits_a_compiled_run_among_the_cores_below_a_million_parameters():
+    import os
+
+    cores = len(os.sched_getaffinity(0))
+    assert split_threads(None, 1000) == cores == split_threads("auto", AUTO_ONE_THREAD_BELOW - 1)
+    assert split_threads("auto", AUTO_ONE_THREAD_BELOW) is None
+    assert split_threads(3, 10) == 3 and split_threads("2", 10**7) == 2
+    with pytest.raises(FFNNError, match="threads"):
+        split_threads(0, 10)
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "many", True])

@@ -133,7 +133,8 @@ def _run_options(t: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--threads", type=threads, default="auto",
         help="BLAS threads while training; auto: 1 for networks under 10^6 "
-        "parameters (small products run faster on one thread)",
+        "parameters (small products run faster on one thread; the compiled path then splits "
+        "each batch among the cores by examples)",
     )  # fmt: skip
     g.add_argument(
         "--max-memory", type=size, metavar="SIZE",

@@ -48,7 +48,7 @@ from ffnn.train.optimizers import Optimizer, get_optimizer
 from ffnn.train.schedules import get_schedule
 from ffnn.train.step import Batches, Diverged, Trainer
 from ffnn.train.stopping import EarlyStopping, GradTolerance, LossTolerance, diverged_message
-from ffnn.train.threads import blas_threads
+from ffnn.train.threads import blas_threads, split_threads
 from ffnn.train.weights import check_weights
 
 __all__ = ["fit"]
@@ -151,8 +151,10 @@ def fit(
     shuffle : draw a new permutation each epoch (False: the data's order).
     threads : BLAS threads while training: a number, or None/"auto" (1 thread for networks under
         a million parameters, else the BLAS default; see :mod:`ffnn.train.threads`). With the
-        compiled path, a number above 1 and a network under a million parameters, each step's
-        batch is split among that many threads instead (:mod:`ffnn.train.rows`), BLAS on one.
+        compiled path and a network under a million parameters, each step's batch is split
+        among that many threads instead — "auto": the cores this process may use — with BLAS
+        on one (:mod:`ffnn.train.rows`; the shares go on on one thread when a core turns out
+        to be busy with another process).
     compiled : run whole epochs of plain SGD through the compiled path
         (:mod:`ffnn.train.compiled`, needs Numba) — None: when Numba is installed and the run is
         one it supports; False: always the NumPy step loop (the reference); True: insist (an
@@ -176,18 +178,19 @@ def fit(
     _keep(run, checkpoint, checkpoint_every, val[2], rng_initial, t_start, int(epochs))
     _start(run, ck, resume, state, int(epochs), compiled)
     _check_entries(run, validation)
-    with blas_threads(threads, net.n_params) as n, _split_rows(run.trainer.compiled, n):
+    split = split_threads(threads, net.n_params)
+    with blas_threads(threads, net.n_params), _split_rows(run.trainer.compiled, split):
         diverged = run.run(progress)
     return _finish(run, diverged)
 
 
-def _split_rows(epochs, blas):
+def _split_rows(epochs, threads):
     """ffnn.train.compiled.split_rows for a compiled run (imported only then), else nothing."""
     if epochs is None:
         return contextlib.nullcontext()
     from ffnn.train.compiled import split_rows
 
-    return split_rows(epochs, blas)
+    return split_rows(epochs, threads)
 
 
 def _random_state(rng, resume, net: Network):
