@@ -92,6 +92,14 @@ def test_the_thread_count(monkeypatch, blas, n_params, batch, expect):
     assert rows.row_threads(blas, n_params, batch) == expect
 
 
+def test_each_thread_gets_min_work_at_least(monkeypatch):
+    """On many cores: 64-128-128-10 in batches of 64 (5.0 M multiply-adds a step, 4.8 times
+    MIN_WORK) splits four ways, not 64 (nor 8, one per 8 examples)."""
+    monkeypatch.setattr(rows.os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert rows.row_threads(64, 26_122, 64) == 4
+    assert rows.row_threads(64, 269_322, 128) == 16  # 128 examples: 8 a thread
+
+
 def test_no_more_threads_than_cores(monkeypatch):
     monkeypatch.setattr(rows.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert rows.row_threads(4, 269_322, 128) == 1

@@ -430,7 +430,7 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
     steps and the steps so far (rank 0 adds this run's)."""
     n, p, S = idx.shape[0], theta.shape[0], grads.shape[0]
     cur, nxt = theta, prev
-    status, n_slow, waited = 0, slow[3], 0
+    status, n_slow, waited, before = 0, slow[3], 0, slow[4]  # (read once: rank 0 writes them)
     s = s0
     while s < s1:
         a = s * bs
@@ -500,11 +500,11 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
             out[1] += gsq
         cur, nxt = nxt, cur
         s += 1
-        if T > 1 and n_slow >= slow[1] and n_slow * slow[2] >= slow[4] + s - s0:
+        if T > 1 and n_slow >= slow[1] and n_slow * slow[2] >= before + s - s0:
             status = 5
             break
     if rank == 0:
-        slow[3], slow[4] = n_slow, slow[4] + s - s0
+        slow[3], slow[4] = n_slow, before + s - s0
     if cur is not theta:  # the last θ is in prev's buffer: swap the two back
         for q in range(rank, S, T):
             swap(theta[p * q // S : p * (q + 1) // S], prev[p * q // S : p * (q + 1) // S])

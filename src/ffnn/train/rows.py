@@ -195,11 +195,14 @@ def blas_threads_fn(gemm_lib: str | None):
     return _FNS[gemm_lib]
 
 
-def row_threads(blas_threads: int, n_params: int, batch_size: int) -> int:
-    """How many threads split the batch rows: the BLAS thread count in force (what ``threads=``
-    set), for networks below ``ROWS_BELOW`` parameters whose step has ``MIN_WORK``
-    multiply-adds or more, at most one per available core and per ``MIN_ROWS`` examples."""
-    if blas_threads <= 1 or n_params >= ROWS_BELOW or 3 * n_params * batch_size < MIN_WORK:
+def row_threads(threads: int, n_params: int, batch_size: int) -> int:
+    """How many threads split the batch rows (the shares of a batch): at most ``threads``
+    (what ``threads=`` set, or the cores for "auto"), for networks below ``ROWS_BELOW``
+    parameters, with ``MIN_WORK`` multiply-adds a step or more for each thread, at most one
+    per available core and per ``MIN_ROWS`` examples."""
+    work = 3 * n_params * batch_size
+    if threads <= 1 or n_params >= ROWS_BELOW or work < MIN_WORK:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(blas_threads, cores or 1, batch_size // MIN_ROWS))
+    most = work // MIN_WORK if MIN_WORK else threads
+    return max(1, min(threads, cores or 1, batch_size // MIN_ROWS, most))
