@@ -123,6 +123,25 @@ def test_update_theta_is_theta_plus_the_step(name, dtype):
     np.testing.assert_allclose(theta, ref, rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_update_theta_into_out_gives_the_bits_of_the_step_in_place(name, dtype):
+    rng = np.random.default_rng(1)
+    theta = rng.standard_normal(50).astype(dtype)
+    g = rng.standard_normal(50).astype(dtype)
+    opt = optimizers.get_optimizer(name, 0.1)
+    st1, st2 = opt.init(theta), opt.init(theta)
+    here, out = theta.copy(), np.full_like(theta, np.nan)
+    for _ in range(3):
+        st1 = opt.update_theta(g, st1, here)  # in place
+        before = theta.copy()
+        st2 = opt.update_theta(g, st2, theta, out=out)
+        np.testing.assert_array_equal(theta, before)  # θ itself left as it was
+        theta, out = out, theta  # the step loop's two buffers, in turn
+    assert st2["step"] == st1["step"] == 3
+    np.testing.assert_array_equal(theta, here)
+
+
 @pytest.mark.parametrize("shuffle", [True, False])
 def test_validation_split_by_index_trains_as_on_the_split_copy(shuffle):
     rng = np.random.default_rng(0)
