@@ -573,10 +573,10 @@ def _chain(net):
         return "the network is not a chain"
     layers = [node.layer for node in net.nodes[1:]]
     out, base = [], net.theta.ctypes.data
-    item = net.theta.itemsize
+    item, views = net.theta.itemsize, net.unflatten(net.theta)
     for j, layer in enumerate(layers):
         if isinstance(layer, Dense):
-            W, b = net.unflatten(net.theta)[len(out)]
+            W, b = views[len(out)]
             off = (W.ctypes.data - base) // item
             if not W.flags.c_contiguous or (b.ctypes.data - base) // item != off + W.size:
                 return "θ is not laid out as W then b per layer"
@@ -598,7 +598,7 @@ def _chain(net):
     for _, _, P, _, k, _ in net._steps():
         if k is not None and (P[2] != 1.0 or P[3] != 1.0):  # Dense's (s_W, s_b)
             return "the NTK parameterization (compiled: the standard one, s_W = s_b = 1)"
-    if sum(len(W) * (W.shape[1] + 1) for W, _ in net.unflatten(net.theta)) != net.theta.size:
+    if sum(len(W) * (W.shape[1] + 1) for W, _ in views) != net.theta.size:
         return "θ holds parameters beyond the Dense layers' W and b"
     return out
 

@@ -113,7 +113,10 @@ def _targets(net: Network, loss: Loss, y, n: int, what: str) -> np.ndarray:
     if y.shape[:1] != (n,):
         raise FFNNError(f"{what} has {y.shape[0] if y.ndim else 0} rows but X has {n}")
     if isinstance(loss, CrossEntropy) and y.ndim == 1:
-        if not np.issubdtype(y.dtype, np.number) or not np.all(np.mod(y, 1) == 0):
+        whole = np.issubdtype(y.dtype, np.integer) or (
+            np.issubdtype(y.dtype, np.number) and np.all(np.mod(y, 1) == 0)
+        )
+        if not whole:
             raise FFNNError(f"{what}: cross-entropy needs integer class labels or one-hot rows")
         labels = y.astype(np.int64)
         if n and (labels.min() < 0 or labels.max() >= n_out):
