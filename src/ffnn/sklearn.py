@@ -748,7 +748,7 @@ class _BaseFFNN(BaseEstimator):
         X = X.tocsr() if sparse.issparse(X) else X  # row chunks of a sparse X
         out = np.empty((X.shape[0], net.output_node.dim), dtype=np.float64)
         for a in range(0, X.shape[0], 8192):
-            out[a : a + 8192] = net.forward(X[a : a + 8192])[0]
+            out[a : a + 8192] = net.z_out(X[a : a + 8192])
         return out
 
     # --- pickling: θ and the architecture, so θ and its W, b views survive ------------------

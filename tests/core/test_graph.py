@@ -108,6 +108,60 @@ def test_loss_and_grad_and_reused_buffer_agree():
         net.backward(trace, delta[:, :1])
 
 
+# --- predict: the forward pass without a trace, its buffers reused ---------------------------
+def _forward_output(net, X):
+    return net.output(net.forward(X)[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("which", ["chain", "skip", "identity"])
+def test_predict_gives_the_bits_of_the_forward_pass(which, dtype):
+    rng = np.random.default_rng(0)
+    if which == "chain":
+        net = mlp([3, 8, 8, 8, 2], ["relu", "tanh", "sigmoid"], output="softmax", dtype=dtype)
+    elif which == "skip":  # fan-out, weight sharing, Add and Concat
+        net = _skip_net(dtype)
+    else:  # identity activations hand their input on as their value
+        x = Input(3)
+        h = Act("identity")(Act("identity")(x))  # σ(X) is X itself
+        h = Act("relu")(Dense(3)(Act("identity")(Dense(3)(h))))  # widths a buffer would fit
+        net = Network(x, Dense(2)(h), dtype=dtype)
+    X = rng.standard_normal((33, 3)).astype(dtype)
+    X0 = X.copy()
+    for _ in range(2):
+        np.testing.assert_array_equal(net.predict(X), _forward_output(net, X))
+    np.testing.assert_array_equal(X, X0)  # the caller's X is never a buffer to reuse
+
+
+def test_predict_leaves_the_arrays_a_users_activation_keeps_alone():
+    kept = []
+
+    def sigma(z):  # hands out arrays it keeps
+        kept.append(np.tanh(z))
+        kept.append(kept[-1].copy())
+        return kept[-2]
+
+    act = ffnn.Activation("keeps", sigma, lambda z: 1 - np.tanh(z) ** 2, lambda z: 0 * z)
+    x = Input(3)
+    h = Act(act)(Dense(4)(Act(act)(Dense(4)(x))))
+    net = Network(x, Dense(2)(Act(act)(Dense(4)(h))), dtype=np.float64)
+    X = np.random.default_rng(1).standard_normal((6, 3))
+    f = net.predict(X)
+    assert len(kept) == 6
+    for handed, copy in zip(kept[::2], kept[1::2], strict=True):
+        np.testing.assert_array_equal(handed, copy)  # none became a later layer's buffer
+    np.testing.assert_array_equal(f, _forward_output(net, X))
+
+
+def test_predict_on_a_sparse_batch_and_a_single_row():
+    sparse = pytest.importorskip("scipy.sparse")
+    net = mlp([5, 6, 6, 3], "relu", output="softmax", rng=0)
+    X = sparse.random(9, 5, density=0.4, random_state=0, format="csr", dtype=np.float32)
+    np.testing.assert_array_equal(net.predict(X), _forward_output(net, X))
+    row = np.ones((1, 5), np.float32)
+    np.testing.assert_array_equal(net.predict(row), _forward_output(net, row))
+
+
 # --- θ layout ------------------------------------------------------------------------------
 def test_params_are_views_into_theta():
     net = _skip_net(rng=0)

@@ -146,7 +146,7 @@ class Session:
         net, p, loss = self.net, self.prob, self.loss
         with np.errstate(all="ignore"):
             train_loss, deltas = views.loss_and_deltas(net, p.X, p.Y, loss)
-            zt = net.forward(p.Xt)[0]
+            zt = net.z_out(p.Xt)
             test_loss = float(loss.value(zt, p.Yt, net.output))
             out = {"type": "frame", "epoch": self.epoch, "playing": self.playing}
             out.update(train_loss=_finite(train_loss), test_loss=_finite(test_loss))

@@ -98,7 +98,7 @@ def restored(hist, patience: int | None) -> bool:
 # --- metrics --------------------------------------------------------------------------------------
 def forward_chunks(net, X: np.ndarray, chunk: int = 8192) -> np.ndarray:
     """z^(L+1) = z(X): (n, n_out), in chunks of rows."""
-    return np.concatenate([net.forward(X[a : a + chunk])[0] for a in range(0, len(X), chunk)])
+    return np.concatenate([net.z_out(X[a : a + chunk]) for a in range(0, len(X), chunk)])
 
 
 def metrics(net, loss, pre, X: np.ndarray, y_enc: np.ndarray) -> dict:

@@ -152,7 +152,7 @@ def _evaluate(
     total, fs = 0.0, []
     for a in range(0, n, EVAL_CHUNK):
         chunk = slice(a, a + EVAL_CHUNK) if rows is None else rows[a : a + EVAL_CHUNK]
-        z, _ = net.forward(X[chunk])
+        z = net.z_out(X[chunk])
         if weights is None:
             value, _ = loss.value_and_delta(z, Y[chunk], net.output)
             total += value * z.shape[0]
