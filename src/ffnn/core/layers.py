@@ -34,6 +34,7 @@ from itertools import count
 import numpy as np
 
 from ffnn.core.activations import Activation, get_activation
+from ffnn.core.blas import addmm
 from ffnn.core.init import Init, as_init
 from ffnn.errors import FFNNError
 
@@ -62,6 +63,9 @@ class Layer:
     kind = "layer"
     shapes: tuple = ()
     param_names: tuple = ()
+    #: the messages its vjp returns (given no ``out``) are new arrays, which a sweep may add
+    #: into; a layer that sends its input message on, or a view of it, leaves this False
+    fresh_messages = False
 
     def __init__(self, name: str | None = None):
         self.name = name or f"{self.kind}_{next(_ids)}"
@@ -186,6 +190,7 @@ class Dense(Layer):
     """
 
     kind = "dense"
+    fresh_messages = True
 
     def __init__(self, n_out: int, *, init: Init | str | float | None = None, name=None):
         super().__init__(name)
@@ -256,7 +261,7 @@ class Dense(Layer):
                 else:
                     gW[...], gb[...] = gWx, gbx
             elif accumulate:
-                gW += np.matmul(g.T, x) * s_W if s_W != 1.0 else np.matmul(g.T, x)
+                addmm(gW, g.T, x, s_W)
                 gb += g.sum(axis=0) * s_b
             else:
                 np.matmul(g.T, x, out=gW)
@@ -281,20 +286,23 @@ class Dense(Layer):
         VW, Vb = V
         r = np.matmul(x, VW.T, out=out)
         if rx[0] is not None:
-            r += np.matmul(rx[0], W.T)
+            addmm(r, rx[0], W.T)
         if s_W != 1.0:
             r *= s_W
         r += Vb * s_b if s_b != 1.0 else Vb
         return r
 
     @staticmethod
-    def r_term(params, x, g, rx, V, rgrads, need):
-        """What R{·} adds to vjp(R{g}): s_W gᵀ R{x} in ∂/∂W, and the message s_W g V_W."""
+    def r_term(params, x, g, rx, V, rgrads, need, into=None):
+        """What R{·} adds to vjp(R{g}): s_W gᵀ R{x} in ∂/∂W, and the message s_W g V_W —
+        added into ``into[0]`` (vjp's message, when the sweep hands it over) or returned."""
         W, b, s_W, s_b = params
         if rx[0] is not None:
-            gW = rgrads[0]
-            gW += np.matmul(g.T, rx[0]) * s_W if s_W != 1.0 else np.matmul(g.T, rx[0])
+            addmm(rgrads[0], g.T, rx[0], s_W)
         if not need[0]:
+            return [None]
+        if into is not None and into[0] is not None:
+            addmm(into[0], g, V[0], s_W)
             return [None]
         m = np.matmul(g, V[0])
         if s_W != 1.0:
@@ -349,6 +357,7 @@ class Act(Layer):
     """Element-wise activation x = σ(z), backward δ = σ'(z) ⊙ g; the cache is (z, x)."""
 
     kind = "act"
+    fresh_messages = True
 
     def __init__(self, activation: str | Activation, *, name=None):
         self.activation = get_activation(activation)
@@ -385,8 +394,8 @@ class Act(Layer):
         z, x = cache
         return self.activation.backward(z, x, rx[0], out)
 
-    def r_term(self, params, cache, g, rx, V, rgrads, need):
-        """σ''(z) ⊙ R{z} ⊙ g (None where σ'' = 0 a.e. or R{z} = 0)."""
+    def r_term(self, params, cache, g, rx, V, rgrads, need, into=None):
+        """σ''(z) ⊙ R{z} ⊙ g (None where σ'' = 0 a.e. or R{z} = 0); ``into`` is not used."""
         if rx[0] is None or not need[0]:
             return [None]
         z, x = cache

@@ -67,25 +67,46 @@ def jvp_sweep(net, trace, V: list, outs=None) -> list:
     return R
 
 
-def r_backward_sweep(net, trace, msgs: list, R: list, V: list, seed: np.ndarray, rgrads: list):
-    """R{messages} from R{m_out} = seed, adding R{∂L/∂θ} into ``rgrads`` (zeroed by the caller).
+def r_backward_sweep(
+    net, trace, msgs: list, R: list, V: list, seed: np.ndarray, rgrads: list, outs=None
+):
+    """R{messages} from R{m_out} = seed, writing R{∂L/∂θ} into ``rgrads`` (zeroed by the caller:
+    a layer whose output does not reach the output node leaves its blocks as they are).
 
     ``msgs`` are the messages of the backward pass and R the values of :func:`jvp_sweep`. Only
     inputs that depend on θ (R not None) are sent R-messages: nothing upstream of the others
-    has parameters.
+    has parameters. ``outs``: buffers for the R-messages, as Workspace.sends. A layer with
+    ``fresh_messages`` adds its second-order term into its vjp's message (``r_term(into=)``).
     """
     caches = trace.caches
+    outs = outs or [None] * len(net.nodes)
+    written = [False] * len(rgrads)  # a layer's first term is written, not added (no temporary)
 
     def send(step, rg):
         i, layer, P, parents, k, _ = step
         need = [R[q] is not None for q in parents]
         grads, Vk = (None, None) if k is None else (rgrads[k], V[k])
         rx = [R[q] for q in parents]
-        linear = layer.vjp(P, caches[i], rg, grads, True, need)
-        extra = layer.r_term(P, caches[i], msgs[i], rx, Vk, grads, need)
-        return [a if b is None else (b if a is None else a + b) for a, b in zip(linear, extra)]  # noqa: B905
+        linear = layer.vjp(P, caches[i], rg, grads, k is not None and written[k], need, outs[i])
+        if k is not None:
+            written[k] = True
+        if not layer.fresh_messages:
+            extra = layer.r_term(P, caches[i], msgs[i], rx, Vk, grads, need)
+            return [_plus(a, b, False) for a, b in zip(linear, extra)]  # noqa: B905
+        extra = layer.r_term(P, caches[i], msgs[i], rx, Vk, grads, need, into=linear)
+        return [_plus(a, b, True) for a, b in zip(linear, extra)]  # noqa: B905 (in place)
 
     return backward_sweep(net, seed, send)
+
+
+def _plus(a, b, into: bool):
+    """a + b where either may be None (nothing); into a when ``into``."""
+    if a is None or b is None:
+        return b if a is None else a
+    if into:
+        a += b
+        return a
+    return a + b
 
 
 def per_example_sweep(net, trace, msgs: list, blocks: list) -> None:

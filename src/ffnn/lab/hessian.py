@@ -56,15 +56,15 @@ __all__ = [
 _one_off = threading.local()
 
 
-def _reused(net: Network, batch: int) -> tuple[Workspace, list]:
+def _reused(net: Network, batch: int) -> tuple[Workspace, Workspace]:
     """The calling thread's buffers for one-off products (:func:`hvp`) on networks of this graph,
-    dtype and batch: a Workspace for the forward values and backward messages, and the arrays
-    of the R-forward values. Fresh large arrays cost page faults (the allocator hands big blocks
-    back to the system on free): a third of a one-off product's time at batch 1,000. A kept
-    Curvature allocates as usual (buffers of its own would hold more memory live)."""
+    dtype and batch: a Workspace for the forward values and backward messages, and one for the
+    R-forward values and the R-messages. Fresh large arrays cost page faults (the allocator
+    hands big blocks back to the system on free): a third of a one-off product's time at batch
+    1,000. A kept Curvature allocates as usual (buffers of its own would hold more memory)."""
     sig = (tuple(n.dim for n in net.nodes), tuple(net._parents), net.dtype, batch)
     if getattr(_one_off, "sig", None) != sig:  # keep one size only: bounded memory
-        _one_off.sig, _one_off.buffers = sig, (Workspace(net, batch), Workspace(net, batch).values)
+        _one_off.sig, _one_off.buffers = sig, (Workspace(net, batch), Workspace(net, batch))
     return _one_off.buffers
 
 
@@ -129,12 +129,12 @@ class Curvature:
     def _prepare(self, ci: int, X, y) -> dict:
         """Forward pass, δ^(L+1), and every backward message (no parameter gradient yet)."""
         net = self.net
-        ws, r_outs = _reused(net, X.shape[0]) if self._reuse else (None, None)
+        ws, r_ws = _reused(net, X.shape[0]) if self._reuse else (None, None)
         z, trace = net.forward(X, workspace=ws)
         value, delta = self.loss.value_and_delta(z, y, net.output)
         msgs = message_sweep(net, trace, delta, outs=None if ws is None else ws.sends)
         return {"y": y, "z": z, "delta": delta, "trace": trace, "G": msgs, "value": value,
-                "w": X.shape[0] / self.n, "r_outs": r_outs}  # fmt: skip
+                "w": X.shape[0] / self.n, "r_ws": r_ws}  # fmt: skip
 
     @property
     def gradient(self) -> np.ndarray:
@@ -152,7 +152,8 @@ class Curvature:
     def _r_forward(self, c: dict, V: list) -> list:
         """R{value_i} for every node (None where it does not depend on θ); scratch arrays,
         overwritten by the next R-pass of the one-off path."""
-        return jvp_sweep(self.net, c["trace"], V, c["r_outs"])
+        r_ws = c["r_ws"]
+        return jvp_sweep(self.net, c["trace"], V, None if r_ws is None else r_ws.values)
 
     def _hvp_chunk(self, c: dict, v: np.ndarray, out: np.ndarray) -> None:
         """Add w_c · H_c v into out: (p,), H_c the Hessian of the loss on chunk c."""
@@ -161,7 +162,8 @@ class Curvature:
         R = self._r_forward(c, V)
         seed = self._hvp_z(c["z"], c["y"], net.output, R[-1])  # R{δ^(L+1)}
         res = out if c["w"] == 1.0 else np.zeros_like(out)
-        r_backward_sweep(net, c["trace"], c["G"], R, V, seed, net.param_views(res))
+        sends = None if c["r_ws"] is None else c["r_ws"].sends
+        r_backward_sweep(net, c["trace"], c["G"], R, V, seed, net.param_views(res), sends)
         if res is not out:
             out += c["w"] * res
 

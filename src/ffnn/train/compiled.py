@@ -56,6 +56,7 @@ import contextlib
 
 import numpy as np
 
+from ffnn.core import blas as _blas
 from ffnn.errors import FFNNError
 from ffnn.train import rows as _rows
 from ffnn.train.rows import barrier
@@ -613,47 +614,20 @@ def _loss_kind(loss, output):
     return f"loss {loss.name!r} with output {output.name!r} (compiled: mse+identity, ce+softmax)"
 
 
-_GEMM: dict = {}
-_GEMM_LIB: list = [None]  # the file of the library numpy_gemm found
+_GEMM_LIB = _blas.LIB  # [the file of the library numpy_gemm found]
 
 
 def numpy_gemm(dtype):
-    """NumPy's own ``cblas_sgemm``/``cblas_dgemm`` (the ILP64 OpenBLAS of NumPy's wheels, symbol
-    ``scipy_cblas_?gemm64_``) as a ctypes function for the kernels, or None (then they call
-    ``np.dot``, which Numba sends to SciPy's BLAS).
+    """NumPy's own ``cblas_sgemm``/``cblas_dgemm`` as a ctypes function for the kernels
+    (:func:`ffnn.core.blas.gemm_fn`), or None (then they call ``np.dot``, which Numba sends to
+    SciPy's BLAS).
 
     Why not always ``np.dot``: SciPy's OpenBLAS is a second library with its own thread pool;
     after a run of its products, its threads spin for a while and fight NumPy's for the cores
     (measured here: NumPy's products in the same process ran up to 2x slower right after a
     compiled epoch). With NumPy's library, the compiled path and the rest of ffnn share one
     pool, and ``threads=`` limits it."""
-    key = np.dtype(dtype).char
-    if key not in _GEMM:
-        _GEMM[key] = _find_gemm(key)
-    return _GEMM[key]
-
-
-def _find_gemm(char: str):
-    import ctypes
-
-    try:
-        from threadpoolctl import threadpool_info
-
-        paths = [
-            i["filepath"]
-            for i in threadpool_info()
-            if i.get("internal_api") == "openblas" and "numpy" in i.get("filepath", "")
-        ]
-        fn = getattr(ctypes.CDLL(paths[0]), f"scipy_cblas_{'s' if char == 'f' else 'd'}gemm64_")
-    except (ImportError, OSError, IndexError, AttributeError):
-        return None
-    _GEMM_LIB[0] = paths[0]
-    i32, i64 = ctypes.c_int, ctypes.c_int64
-    real = ctypes.c_float if char == "f" else ctypes.c_double
-    proto = ctypes.CFUNCTYPE(
-        None, i32, i32, i32, i64, i64, i64, real, i64, i64, i64, i64, real, i64, i64
-    )  # order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc (pointers as ints)
-    return proto(ctypes.cast(fn, ctypes.c_void_p).value)
+    return _blas.gemm_fn(dtype)
 
 
 def plan(net, loss, optimizer, batches):
