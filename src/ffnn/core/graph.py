@@ -423,13 +423,15 @@ class Network:
 
     def z_out(self, X) -> np.ndarray:
         """z^(L+1)(X): (batch, n_{L+1}), as :meth:`forward` computes it (the same bits), without
-        a Trace — what predictions and evaluations need. A value is let go once
-        its last reader has run, and its buffer receives the next value of its shape (a chain
-        at batch 1024 allocates two buffers a width instead of two a layer; one pass over
-        20,000 examples of 784-256-256-10: 39 ms against 64 ms). Only buffers made here are
-        reused: those ffnn's own layers return (a layer that hands an input on as its value —
-        an identity σ — makes neither reusable), or the ``out`` given to another layer (whose
-        inputs are then never reused: it may have kept a view of them)."""
+        a Trace — what predictions and evaluations need.
+
+        A value is let go once its last reader has run, and its buffer receives the next value
+        of its shape: a chain at batch 1024 allocates two buffers a width instead of two a
+        layer (one pass over 20,000 examples of 784-256-256-10: 39 ms against 64 ms). Only
+        buffers made in this pass are reused: those ffnn's own layers return, and the ``out``
+        a user's layer wrote into. A layer that hands an input on as its value (an identity σ)
+        makes neither reusable; a user's layer makes its inputs not reusable (it may keep a
+        view of them)."""
         X = self._check_input(X)
         n = len(self.nodes)
         values: list = [None] * n
@@ -449,10 +451,10 @@ class Network:
                 if handed_on or not fresh:
                     made[p] = False
                 left[p] -= 1
-                if left[p] == 0 and made[p]:
-                    v, values[p] = values[p], None
-                    if isinstance(v, np.ndarray) and v.dtype == self.dtype:
-                        spare.setdefault(v.shape, []).append(v)
+                if left[p] == 0 and made[p]:  # read for the last time: its buffer is free
+                    done, values[p] = values[p], None
+                    if isinstance(done, np.ndarray) and done.dtype == self.dtype:
+                        spare.setdefault(done.shape, []).append(done)
         return values[-1]
 
     def _infer_plan(self) -> tuple[list, list, list]:
