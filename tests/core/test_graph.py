@@ -114,13 +114,17 @@ def _forward_output(net, X):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("which", ["chain", "skip", "identity"])
+@pytest.mark.parametrize("which", ["chain", "skip", "identity", "residual"])
 def test_predict_gives_the_bits_of_the_forward_pass(which, dtype):
     rng = np.random.default_rng(0)
     if which == "chain":
         net = mlp([3, 8, 8, 8, 2], ["relu", "tanh", "sigmoid"], output="softmax", dtype=dtype)
     elif which == "skip":  # fan-out, weight sharing, Add and Concat
         net = _skip_net(dtype)
+    elif which == "residual":  # z read by σ and again after it: σ(z) must not overwrite z
+        x = Input(3)
+        z = Dense(4)(x)
+        net = Network(x, Dense(2)(Add()(Act("tanh")(z), z)), dtype=dtype)
     else:  # identity activations hand their input on as their value
         x = Input(3)
         h = Act("identity")(Act("identity")(x))  # σ(X) is X itself

@@ -426,12 +426,13 @@ class Network:
         a Trace — what predictions and evaluations need.
 
         A value is let go once its last reader has run, and its buffer receives the next value
-        of its shape: a chain at batch 1024 allocates two buffers a width instead of two a
-        layer (one pass over 20,000 examples of 784-256-256-10: 39 ms against 64 ms). Only
-        buffers made in this pass are reused: those ffnn's own layers return, and the ``out``
-        a user's layer wrote into. A layer that hands an input on as its value (an identity σ)
-        makes neither reusable; a user's layer makes its inputs not reusable (it may keep a
-        view of them)."""
+        of its shape; σ(z) of ffnn's activations is written over z when nothing else reads z.
+        A chain then allocates one buffer a width instead of two a layer (one pass over 20,000
+        examples of 784-256-256-10 in batches of 1024: 39 ms against 64 ms). Only buffers
+        made in this pass are reused: those ffnn's own layers return, and the ``out`` a user's
+        layer wrote into. A layer that hands an input on as its value (an identity σ) makes
+        neither reusable; a user's layer makes its inputs not reusable (it may keep a view of
+        them)."""
         X = self._check_input(X)
         n = len(self.nodes)
         values: list = [None] * n
@@ -439,16 +440,21 @@ class Network:
         made = [False] * n  # values[i] is a buffer of this pass's own, shared with no value
         left = [len(c) for c in self._consumers]
         spare: dict = {}
-        for (i, layer, params, parents, _, _), dim, fresh in zip(*self._infer_plan()):  # noqa: B905
+        for (i, layer, params, parents, _, _), dim, kind in zip(*self._infer_plan()):  # noqa: B905
+            xs = [values[p] for p in parents]
+            p0 = parents[0]
+            if kind == _IN_PLACE and made[p0] and left[p0] == 1:  # σ(z) over z, its last reader
+                values[i], _ = layer.forward(params, xs, xs[0])
+                values[p0], left[p0], made[i] = None, 0, True
+                continue
             free = spare.get((X.shape[0], dim))
             out = free.pop() if free else None
-            xs = [values[p] for p in parents]
             v, _ = layer.forward(params, xs, out)
             values[i] = v
             handed_on = v is xs[0] or (len(xs) > 1 and any(v is x for x in xs))
-            made[i] = not handed_on and (fresh or v is out)
+            made[i] = not handed_on and (kind != _USER or v is out)
             for p in parents:
-                if handed_on or not fresh:
+                if handed_on or kind == _USER:
                     made[p] = False
                 left[p] -= 1
                 if left[p] == 0 and made[p]:  # read for the last time: its buffer is free
@@ -458,13 +464,13 @@ class Network:
         return values[-1]
 
     def _infer_plan(self) -> tuple[list, list, list]:
-        """The pass plan with each node's width and whether its layer returns fresh arrays
-        (made again when the plan is)."""
+        """The pass plan with each node's width and what :meth:`z_out` may do with its layer
+        (:func:`_reuse_kind`; made again when the plan is)."""
         steps = self._steps()
         cached = getattr(self, "_infer_cache", None)
         if cached is None or cached[0] is not steps:
             dims = [self.nodes[st[0]].dim for st in steps]
-            cached = self._infer_cache = (steps, dims, [_fresh(st[1]) for st in steps])
+            cached = self._infer_cache = (steps, dims, [_reuse_kind(st[1]) for st in steps])
         return cached
 
     predict = __call__
@@ -732,10 +738,13 @@ def from_weights(
     return net.set_params(pairs)
 
 
-def _fresh(layer) -> bool:
-    """Whether the layer's forward returns a new array (or its ``out``) when it does not hand
-    an input on: ffnn's Dense, Add, Concat, and Act with one of ffnn's activations (a user's σ
-    may return an array it keeps)."""
-    if isinstance(layer, Act):
-        return type(layer) is Act and layer.activation.fused
-    return type(layer) in (Dense, Add, Concat)
+# what z_out may do with a layer's arrays: nothing (a user's layer), reuse the buffers of the
+# new arrays it returns (ffnn's Dense, Add, Concat), or also write its value over its input
+# (Act with one of ffnn's activations: element-wise ufuncs, safe with out = z)
+_USER, _FRESH, _IN_PLACE = 0, 1, 2
+
+
+def _reuse_kind(layer) -> int:
+    if type(layer) is Act:
+        return _IN_PLACE if layer.activation.fused else _USER
+    return _FRESH if type(layer) in (Dense, Add, Concat) else _USER
