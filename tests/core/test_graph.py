@@ -166,6 +166,29 @@ def test_predict_on_a_sparse_batch_and_a_single_row():
     np.testing.assert_array_equal(net.predict(row), _forward_output(net, row))
 
 
+def test_a_deep_copy_owns_its_parameters():
+    """copy.deepcopy (a "best model so far" habit) gives a network whose W, b are views into its
+    own θ, before and after any pass, and whose passes follow that θ."""
+    import copy
+
+    X = np.ones((4, 3), np.float32)
+    for warm in (False, True):
+        net = mlp([3, 5, 2], "relu", rng=0)
+        if warm:
+            net.predict(X)  # plans and views made before the copy
+        f = net.predict(X)
+        held = {"a": net, "b": net}
+        twin = copy.deepcopy(held)
+        assert twin["a"] is twin["b"] and twin["a"] is not net
+        twin = twin["a"]
+        assert np.shares_memory(twin.params[0][0], twin.theta)
+        np.testing.assert_array_equal(twin.predict(X), f)
+        twin.theta[:] = 0
+        np.testing.assert_array_equal(twin.predict(X), np.full((4, 2), 0.0))
+        np.testing.assert_array_equal(twin.forward(X)[0], np.zeros((4, 2)))
+        np.testing.assert_array_equal(net.predict(X), f)  # the original keeps its θ
+
+
 # --- θ layout ------------------------------------------------------------------------------
 def test_params_are_views_into_theta():
     net = _skip_net(rng=0)

@@ -338,7 +338,15 @@ class Network:
         return new
 
     def copy(self) -> Network:
+        """A copy with its own θ (and parameter views into it); the graph's layers, which hold
+        no parameters, are shared."""
         return self.astype(self.dtype)
+
+    def __deepcopy__(self, memo: dict) -> Network:
+        """``copy.deepcopy(net)`` is :meth:`copy`: copying the W, b views as arrays of their own
+        would leave them apart from the copy's θ (a model that ignores its parameters)."""
+        new = memo[id(self)] = self.copy()
+        return new
 
     # --- forward ----------------------------------------------------------------------------
     def _check_input(self, X) -> np.ndarray:
