@@ -151,6 +151,9 @@ def save_model(path: str | os.PathLike, net: Network, metadata: dict | None = No
     """
     if not isinstance(net, Network):
         raise FFNNError(f"save_model needs a Network, got {type(net).__name__}")
+    why = net._rebuild_problem()  # the file names layers and activations: ffnn's own only
+    if why is not None:
+        raise FFNNError(f"cannot save this network: {why}; a model file holds ffnn's own parts")
     header = {"format": MODEL_FORMAT, "network": net.config(), "metadata": metadata or {}}
     atomic_write_bytes(path, _encode(_param_tensors(net), header))
 

@@ -189,6 +189,33 @@ def test_a_deep_copy_owns_its_parameters():
         np.testing.assert_array_equal(net.predict(X), f)  # the original keeps its θ
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_network_pickles_through_its_config_and_theta(dtype):
+    import pickle
+
+    X = np.random.default_rng(0).standard_normal((5, 3)).astype(dtype)
+    for net in (_skip_net(dtype, rng=3), mlp([3, 6, 2], ["leaky_relu"], "softmax", dtype=dtype)):
+        back = pickle.loads(pickle.dumps(net))
+        assert back.dtype == net.dtype and back.config() == net.config()
+        np.testing.assert_array_equal(back.theta, net.theta)
+        np.testing.assert_array_equal(back.predict(X), net.predict(X))
+        back.theta[:] = 0  # its own θ
+        assert net.theta.any()
+
+
+def test_a_network_with_a_users_activation_refuses_pickling_and_saving(tmp_path):
+    import pickle
+
+    act = ffnn.Activation("relu", np.tanh, lambda z: 1 - np.tanh(z) ** 2, lambda z: 0 * z)
+    x = Input(3)
+    net = Network(x, Dense(2)(Act(act)(Dense(4)(x))))  # named "relu", but not ffnn's relu
+    with pytest.raises(TypeError, match="user activation"):
+        pickle.dumps(net)
+    with pytest.raises(FFNNError, match="user activation"):
+        ffnn.save_model(tmp_path / "m.safetensors", net)
+    assert not (tmp_path / "m.safetensors").exists()
+
+
 # --- θ layout ------------------------------------------------------------------------------
 def test_params_are_views_into_theta():
     net = _skip_net(rng=0)

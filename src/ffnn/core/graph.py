@@ -342,6 +342,45 @@ class Network:
         no parameters, are shared."""
         return self.astype(self.dtype)
 
+    def __reduce__(self):
+        """pickle (joblib, multiprocessing) through :meth:`config` and θ, as a model file holds
+        them: the activation functions themselves are not pickled. A network that its config
+        does not rebuild — a user's layer or activation — is refused with the reason."""
+        why = self._rebuild_problem()
+        if why is not None:
+            raise TypeError(
+                f"this network cannot be pickled: {why}; keep net.theta and rebuild the "
+                "network with the same code instead"
+            )
+        return (_unpickle, (self.config(), self.theta.copy()))
+
+    def _rebuild_problem(self) -> str | None:
+        """Why :meth:`from_config` would not rebuild this network exactly (a user's layer,
+        activation or output activation, which the config names but cannot hold), or None."""
+        from ffnn.core.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
+
+        for n in self.nodes[1:]:
+            layer = n.layer
+            if type(layer) not in (Dense, Act, Add, Concat):
+                return f"layer '{layer.name}' is a {type(layer).__name__}, not one of ffnn's"
+            if type(layer) is Dense and layer.init is not None:
+                if as_init(layer.init.to_dict()) != layer.init:
+                    return f"layer '{layer.name}' has an init its config cannot hold"
+            if type(layer) is Act:
+                act = layer.activation
+                make = ACTIVATIONS.get(act.name)
+                ref = None if make is None else make(*act.params)
+                same = ref is not None and all(
+                    getattr(getattr(act, f), "__code__", None)
+                    is getattr(getattr(ref, f), "__code__", 0)
+                    for f in ("sigma", "dsigma", "d2sigma")
+                )
+                if not same:
+                    return f"layer '{layer.name}' has a user activation ({act.name!r})"
+        if OUTPUT_ACTIVATIONS.get(self.output.name) is not self.output:
+            return f"the output activation {self.output.name!r} is a user's"
+        return None
+
     def __deepcopy__(self, memo: dict) -> Network:
         """``copy.deepcopy(net)`` is :meth:`copy`: copying the W, b views as arrays of their own
         would leave them apart from the copy's θ (a model that ignores its parameters)."""
@@ -744,6 +783,12 @@ def from_weights(
     widths = [pairs[0][0].shape[1]] + [W.shape[0] for W, _ in pairs]
     net = mlp(widths, activation, output, dtype=dtype)
     return net.set_params(pairs)
+
+
+def _unpickle(config: dict, theta: np.ndarray) -> Network:
+    net = Network.from_config(config)
+    net.theta[...] = theta
+    return net
 
 
 # what z_out may do with a layer's arrays: nothing (a user's layer), reuse the buffers of the
