@@ -214,6 +214,10 @@ def test_a_network_with_a_users_activation_refuses_pickling_and_saving(tmp_path)
     with pytest.raises(FFNNError, match="user activation"):
         ffnn.save_model(tmp_path / "m.safetensors", net)
     assert not (tmp_path / "m.safetensors").exists()
+    import copy  # copying goes on without the config: a shallow copy shares θ, a deep one not
+
+    assert copy.copy(net).theta is net.theta
+    assert not np.shares_memory(copy.deepcopy(net).theta, net.theta)
 
 
 # --- θ layout ------------------------------------------------------------------------------

@@ -381,6 +381,13 @@ class Network:
             return f"the output activation {self.output.name!r} is a user's"
         return None
 
+    def __copy__(self) -> Network:
+        """``copy.copy(net)``: a second Network object on the same θ and views, as before
+        :meth:`__reduce__` existed (copy.copy would otherwise rebuild through the config)."""
+        new = object.__new__(Network)
+        new.__dict__.update(self.__dict__)
+        return new
+
     def __deepcopy__(self, memo: dict) -> Network:
         """``copy.deepcopy(net)`` is :meth:`copy`: copying the W, b views as arrays of their own
         would leave them apart from the copy's θ (a model that ignores its parameters)."""
