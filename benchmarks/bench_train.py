@@ -1,6 +1,6 @@
 """Training speed: ffnn against PyTorch (CPU, eager) and scikit-learn's MLP, and the matmul limit.
 
-    python benchmarks/bench_train.py [--quick] [--repeats 5] [--threads 2] [--configs tiny,wide]
+    python benchmarks/bench_train.py [--quick] [--repeats N] [--threads 2] [--configs tiny,wide]
 
 Every peer trains the same ReLU network, in float32, on the same synthetic data, by minibatch SGD
 without momentum at the same batch size: one epoch of n = 20,000 examples (after a warm-up epoch),
@@ -28,8 +28,10 @@ epoch as one jitted lax.scan); XLA's pool is sized by the affinity while its cli
 (``fit(threads=None)``) beside ``ffnn`` (``fit(threads=--threads)``).
 Every runner (and the limit) runs in a process of its own (``train_runners.py``: one
 process's thread pools slowed the next runner's in the same process up to 10x), warmed up once,
-then driven one epoch at a time: medians over ``--repeats`` repeats, the runners interleaved
-within each repeat (with a pause between two) so that a noisy shared machine hits them alike.
+then driven one epoch at a time: medians over ``--repeats`` repeats (by default more for the
+short epochs of tiny and small), the runners interleaved within each repeat (with a pause
+between two, their order shuffled from one repeat to the next) so that a noisy shared machine
+hits them alike.
 The line after the machine line says which OpenBLAS kernels each runner's process ran (where
 the environment sets ``OPENBLAS_CORETYPE``, every process inherits it: to measure what OpenBLAS
 picks by itself, unset it — and ``OPENBLAS_L2_SIZE`` — for the benchmark's command).
@@ -45,6 +47,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -60,6 +63,7 @@ TARGETS = {  # name: (x torch, x sklearn, fraction of the matmul limit, x jax sc
 }
 JAX_STEP_TARGET = 1.0  # ahead of JAX's jitted step loop at every size
 CORE_TARGET = 0.95  # fit (NumPy path) within 5% of the bare core step
+REPEATS = {"tiny": 15, "small": 15, "mnist": 9, "wide": 5}  # default repeats per config
 PAUSE = 0.25  # seconds between two runners: the last one's spinning thread pools go to sleep
 RUNNERS_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train_runners.py")
 
@@ -67,7 +71,10 @@ RUNNERS_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train_run
 def _args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer examples and repeats")
-    ap.add_argument("--repeats", type=int, default=None, help="timed repeats (default 5; quick 3)")
+    ap.add_argument(
+        "--repeats", type=int, default=None,
+        help="timed repeats per config (default: tiny/small 15, mnist 9, wide 5; quick 3)",
+    )  # fmt: skip
     ap.add_argument("--threads", type=int, default=2, help="BLAS / torch threads (default 2)")
     ap.add_argument("--n", type=int, default=None, help="examples per epoch (default 20000)")
     ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated config names")
@@ -253,6 +260,26 @@ def _runner_names(name: str, args) -> list[str]:
     return [*out, "limit"]
 
 
+def _rotated(names: list, rep: int) -> list:
+    """The runners' order in repeat ``rep``: as listed in the first, then shuffled (seeded by
+    ``rep``: the same orders in every run), so that over the repeats each runner follows
+    several others, and no median carries the after-effects of one fixed neighbour (its
+    caches, its thread pools going idle)."""
+    if rep == 0:
+        return list(names)
+    order = list(names)
+    random.Random(rep).shuffle(order)
+    return order
+
+
+def repeats_for(name: str, repeats: int | None, quick: bool) -> int:
+    """Repeats at config ``name``: as given, else 3 (quick) or :data:`REPEATS` (more where an
+    epoch is short: their medians move most between runs and cost least)."""
+    if repeats:
+        return repeats
+    return 3 if quick else REPEATS.get(name, 5)
+
+
 def _time_config(name, n, repeats, args):
     """Medians of the epoch times (wall and CPU) and inference times of every runner at one
     config, each runner in its own process, interleaved within each repeat; and the workers'
@@ -265,14 +292,14 @@ def _time_config(name, n, repeats, args):
         cpu: dict = {k: [] for k in workers}
         itimes: dict = {k: [] for k in workers if k in ("ffnn", "torch", "sklearn")}
         best_limit = []
-        for _ in range(repeats):
-            for k, w in workers.items():
+        for rep in range(repeats):
+            for k in _rotated(list(workers), rep):
                 time.sleep(PAUSE)
-                out = w.ask("epoch")
+                out = workers[k].ask("epoch")
                 times[k].append(out["t"])
                 cpu[k].append(out["cpu"])
             best_limit.append(workers["limit"].ask("limit")["t"])
-            for k in itimes:
+            for k in _rotated(list(itimes), rep):
                 time.sleep(PAUSE)
                 itimes[k].append(workers[k].ask("infer")["t"])
         infos = {k: w.info for k, w in workers.items()}
@@ -332,7 +359,6 @@ def main() -> None:
     if args.memory_child:
         memory_child(args.memory_n, args.threads)
         return
-    repeats = args.repeats or (3 if args.quick else 5)
     n = args.n or (5000 if args.quick else 20000)
     names = [c.strip() for c in args.configs.split(",") if c.strip()]
     for name in names:
@@ -340,12 +366,15 @@ def main() -> None:
             sys.exit(f"unknown config {name!r}; choose among {', '.join(CONFIGS)}")
     busy = _busy() if args.busy else None
     print(machine_line(args.threads) + ("; + 1 busy process" if busy else ""))
-    print(f"n = {n:,} examples per epoch, {repeats} repeats (median), lr = {LR}, float32")
+    reps = {name: repeats_for(name, args.repeats, args.quick) for name in names}
+    each = ", ".join(f"{name} {r}" for name, r in reps.items())
+    print(f"n = {n:,} examples per epoch, repeats (median; the runners' order shuffled each "
+          f"repeat): {each}; lr = {LR}, float32")  # fmt: skip
     rows, infer_rows, verdicts, kernels, layouts = [], [], [], None, []
     try:
         for name in names:
             p = n_params(CONFIGS[name][0])
-            med, imed, infos = _time_config(name, n, repeats, args)
+            med, imed, infos = _time_config(name, n, reps[name], args)
             kernels = kernels or _kernels_line(infos)
             layouts.append(f"{name} {infos.get('limit', {}).get('layout', '?')}")
             for k, t in med.items():

@@ -25,3 +25,28 @@ def test_an_unknown_config_is_refused():
     out = subprocess.run([sys.executable, str(BENCH), "--configs", "huge"], capture_output=True,
                          text=True, timeout=60, check=False)  # fmt: skip
     assert out.returncode != 0 and "unknown config 'huge'" in out.stderr
+
+
+def _bench_module():
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        import bench_train
+    finally:
+        sys.path.remove(str(BENCH.parent))
+    return bench_train
+
+
+def test_the_order_changes_so_a_runner_follows_several_others():
+    bt = _bench_module()
+    names = ["ffnn", "ffnn numpy", "ffnn core", "jax step", "torch", "limit"]
+    orders = [bt._rotated(names, rep) for rep in range(15)]
+    assert orders[0] == names and all(sorted(o) == sorted(names) for o in orders)
+    assert orders == [bt._rotated(names, rep) for rep in range(15)]  # the same in every run
+    before = {o[o.index("ffnn numpy") - 1] for o in orders if o[0] != "ffnn numpy"}
+    assert len(before) >= 4  # not always the compiled ffnn
+
+
+def test_repeats_are_as_given_else_per_config():
+    bt = _bench_module()
+    assert bt.repeats_for("tiny", 2, False) == 2 and bt.repeats_for("wide", None, True) == 3
+    assert bt.repeats_for("small", None, False) > bt.repeats_for("wide", None, False) == 5
