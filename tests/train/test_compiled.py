@@ -204,23 +204,32 @@ def test_the_products_go_to_numpys_blas_or_else_np_dot(monkeypatch):
 
 
 # --- the batch split among threads (ffnn.train.rows) ---------------------------------------------
-@pytest.fixture
-def two_threads(monkeypatch):
-    """Even the tests' small networks split their batches between two threads; yields the
-    thread counts the runs used."""
+@pytest.fixture(params=["rows", "units"])
+def two_threads(monkeypatch, request):
+    """Even the tests' small networks split their steps between two threads — by examples
+    (rows), or by units as large networks do (ffnn.train.units); yields the thread counts the
+    runs used."""
     monkeypatch.setattr(rows, "MIN_WORK", 0)
     monkeypatch.setattr(rows, "MIN_ROWS", 1)
-    if rows.row_threads(2, 1000, 64) < 2 or C.numpy_gemm(np.float32) is None:
+    if request.param == "units":
+        monkeypatch.setattr(rows, "ROWS_BELOW", 0)  # every network is a large one
+    if rows.split_of(2, 1000, 64)[0] < 2 or C.numpy_gemm(np.float32) is None:
         pytest.skip("one core, or no NumPy BLAS to set to one thread")
-    used, run = [], C.Epochs.run
+    used, run = _Used(), C.Epochs.run
+    used.how = request.param
 
     def spy(self, *args):
         out = run(self, *args)
+        assert self.how == request.param or self.shares == 1
         used.append(self.shares)
         return out
 
     monkeypatch.setattr(C.Epochs, "run", spy)
     return used
+
+
+class _Used(list):
+    how = "rows"
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -233,7 +242,10 @@ def test_a_run_split_between_two_threads_agrees_with_the_numpy_path(two_threads,
         np.testing.assert_allclose(h_c["train_loss"], h_np["train_loss"], rtol=10 * rtol)
         np.testing.assert_allclose(h_c["grad_norm"], h_np["grad_norm"], rtol=10 * rtol)
         assert h_c["step"] == h_np["step"]
-    assert set(two_threads) == {2}
+    if two_threads.how == "units" and case[5] is not None:  # a large network that evaluates:
+        assert set(two_threads) == {1}  # BLAS's split of each product (compiled.split_rows)
+    else:
+        assert set(two_threads) == {2}
 
 
 def test_a_last_batch_of_one_example_leaves_a_thread_without_work(two_threads):
@@ -345,7 +357,10 @@ def test_fit_holds_blas_at_one_thread_while_it_splits_rows(two_threads, monkeypa
     theta_c, h_c = _run(case, True, np.float64, epochs=3, threads=2)
     np.testing.assert_allclose(theta_c, theta_np, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(h_c["val_loss"], h_np["val_loss"], rtol=1e-8)
-    assert seen and set(seen) == {1} and set(two_threads) == {2}
+    if two_threads.how == "units":  # a large network that evaluates: BLAS's threads for all
+        assert seen and set(seen) == {before} and set(two_threads) == {1}
+    else:
+        assert seen and set(seen) == {1} and set(two_threads) == {2}
     assert get() == before
 
 
@@ -554,6 +569,7 @@ def _all_steps_slow(monkeypatch):
     """Every step counts as slow (a wait longer than -1 ns): after SLOW_STEPS steps the run's
     shares go on on one thread. Returns the (shares, alone) of each run."""
     monkeypatch.setattr(rows, "SLOW_NS", -1)
+    monkeypatch.setattr(rows, "SLOW_PART", 0)  # (units: however short the wait)
     seen, run = [], C.Epochs.run
 
     def spy(self, *args):
@@ -569,6 +585,8 @@ def _all_steps_slow(monkeypatch):
 def test_shares_taken_in_turn_on_one_thread_give_the_bits_of_two_threads(
     two_threads, monkeypatch, case
 ):
+    if two_threads.how == "units" and case[5] is not None:
+        pytest.skip("a large network whose fit evaluates is not split (compiled.split_rows)")
     for dtype in (np.float32, np.float64):
         theta_2, h_2 = _run(case, True, dtype, threads=2)
         with monkeypatch.context() as m:
@@ -609,5 +627,6 @@ def test_a_run_goes_on_alone_only_after_slow_steps(two_threads, monkeypatch):
     assert all(e == (False, 2) for e in epochs)
     epochs.clear()
     monkeypatch.setattr(rows, "SLOW_NS", -1)
+    monkeypatch.setattr(rows, "SLOW_PART", 0)
     _run(CASES[-1], True, np.float64, threads=2)
     assert all(e == (True, 1) for e in epochs)

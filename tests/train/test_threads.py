@@ -26,7 +26,7 @@ def test_auto_splits_a_compiled_run_among_the_cores_below_a_million_parameters()
 
     cores = len(os.sched_getaffinity(0))
     assert split_threads(None, 1000) == cores == split_threads("auto", AUTO_ONE_THREAD_BELOW - 1)
-    assert split_threads("auto", AUTO_ONE_THREAD_BELOW) is None
+    assert split_threads("auto", AUTO_ONE_THREAD_BELOW) == cores  # split by units
     assert split_threads(3, 10) == 3 and split_threads("2", 10**7) == 2
     with pytest.raises(FFNNError, match="threads"):
         split_threads(0, 10)

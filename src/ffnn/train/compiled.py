@@ -35,7 +35,8 @@ element-wise work runs as compiled loops (``fastmath`` reassociation, no
 approximate functions and no finite-math assumptions: the divergence checks must see inf and
 NaN). With BLAS on T > 1 threads (``fit(threads=T)``), a network under
 :data:`ffnn.train.rows.ROWS_BELOW` parameters runs each step on T threads, each taking a share
-of the batch's examples through the whole step (:mod:`ffnn.train.rows`, :func:`steps`).
+of the batch's examples through the whole step (:mod:`ffnn.train.rows`, :func:`steps`); a
+larger one splits each layer's units among them (:mod:`ffnn.train.units`).
 
 Why one example per column: BLAS runs ``W X`` faster than the row form ``X Wᵀ`` at these
 shapes (measured here, one thread, 64 examples of 784-256-256-10: the step's products 396 µs
@@ -680,12 +681,15 @@ class Epochs:
         self.bo = np.concatenate([[0], np.cumsum(self.widths)]).astype(np.int64)
         self.n_params, self.dtype = net.theta.size, net.dtype
         self.out = np.zeros(3, np.float64)
-        self._arange, self._S = None, 0
+        self._arange, self._S, self._units = None, 0, None
+        self.part, self.sync = np.zeros((0, 8), np.float64), np.zeros(0, np.int64)
+        self.how = "rows"  # how the last run split its steps: "rows" (shares) or "units"
         self.threads = 1  # the threads of the last run's last steps
         self.shares = 1  # the shares of a batch in the last run (ffnn.train.rows.row_threads)
         self.split = None  # the shares fixed by split_rows (BLAS held at one thread meanwhile)
         self.alone = False  # the shares go on on one thread: steps were slow on T (status 5)
-        self.slow = np.zeros(5, np.int64)  # the limits, then slow steps and steps so far
+        self.slow = np.zeros(6, np.int64)  # limits, slow steps, steps so far, SLOW_PART
+        self.no_units = False  # split_rows: this fit evaluates between epochs (BLAS threaded)
         self.check = False  # check each gathered row of X for non-finite entries (status 4)
 
     def _buffers(self, S: int) -> None:
@@ -698,9 +702,14 @@ class Epochs:
         self.zbuf = np.empty((S, bs * int(bo[-1] - bo[1])), dt)
         self.gbuf = np.empty((S, bs * int(bo[-1])), dt)
         self.grads = np.empty((S, self.n_params), dt) if S > 1 else None
-        self.part = np.zeros((S, 8), np.float64)  # per share: L, ‖g‖², bad g, bad rows, wait
-        self.sync = np.zeros(_rows.sync_size(S), np.int64)
         self._S = S
+
+    def _sums(self, S: int) -> None:
+        """Per share (or part): L, ‖g‖², bad g, bad rows, wait; the barrier's counters (zeroed)."""
+        if self.part.shape[0] != S:
+            self.part = np.zeros((S, 8), np.float64)
+            self.sync = np.zeros(_rows.sync_size(S), np.int64)
+        self.sync[:] = 0
 
     def indices(self) -> np.ndarray:
         """Rows of X in this epoch's order (what the NumPy path gathers step by step)."""
@@ -723,48 +732,72 @@ class Epochs:
         rates = rates.astype(trainer.theta.dtype)
         gemm = numpy_gemm(trainer.theta.dtype)
         threads = _rows.blas_threads_fn(_GEMM_LIB[0] if gemm is not None else None)
-        S = 1
+        S, how = 1, "rows"
         if self.split is not None:
-            S, threads = self.split, None  # BLAS is at one thread already
+            (S, how), threads = self.split, None  # BLAS is at one thread already
         elif threads is not None:
-            S = _rows.row_threads(threads[0](), self.n_params, self.batches.batch_size)
-        self._buffers(S)
-        self.shares = S
+            S, how = _rows.split_of(threads[0](), self.n_params, self.batches.batch_size)
+            if how == "units" and self.no_units:
+                S, how = 1, "rows"
+        self.shares, self.how = S, how
         self.out[:] = 0.0
-        grads = trainer.grad.reshape(1, -1) if S == 1 else self.grads
-        args = [
-            gemm, trainer.theta, trainer.prev, grads, self.offs, self.widths, self.acts,
-            self.kind, self.batches.X, self.batches.Y, idx, s0, s1, self.batches.batch_size,
-            rates, self.xbuf, self.zbuf, self.gbuf, self.bo, self.out, self.check,
-        ]  # fmt: skip
+        b = self.batches
+        if how == "units":
+            args = [gemm, trainer.theta, trainer.prev, trainer.grad, self.offs, self.widths,
+                    self.acts, self.kind, b.X, b.Y, idx, s0, s1, b.batch_size, rates,
+                    *self._unit_buffers(), self.bo, self.out, self.check]  # fmt: skip
+            s_at, r_at = 11, 14
+        else:
+            self._buffers(S)
+            grads = trainer.grad.reshape(1, -1) if S == 1 else self.grads
+            args = [gemm, trainer.theta, trainer.prev, grads, self.offs, self.widths, self.acts,
+                    self.kind, b.X, b.Y, idx, s0, s1, b.batch_size, rates, self.xbuf, self.zbuf,
+                    self.gbuf, self.bo, self.out, self.check]  # fmt: skip
+            s_at, r_at = 11, 14
         T = 1 if S == 1 or self.alone else S
-        done, status = self._steps(args, T, threads)
+        done, status = self._steps(args, T, S, how, threads)
         if status == 5:  # slow on T threads: the run's other steps on this one, the same shares
             self.alone, T = True, 1
-            args[11], args[14] = s0 + done, rates[done:]
-            more, status = self._steps(args, 1, threads)
+            args[s_at], args[r_at] = s0 + done, rates[done:]
+            more, status = self._steps(args, 1, S, how, threads)
             done += more
         self.threads = T
-        if S > 1:
+        if S > 1 and how == "rows":
             np.sum(self.grads, axis=0, out=trainer.grad)  # g = Σ_r g_r
         trainer.state["step"] = t + done
         return done, status, float(self.out[0]), float(self.out[1])
 
-    def _steps(self, args, T: int, threads) -> tuple[int, int]:
-        """:func:`steps` on T threads (this one and T - 1 started here); with shares (S > 1),
-        BLAS at one thread meanwhile."""
+    def _unit_buffers(self) -> tuple:
+        """The batch's buffers of a run split by units (:func:`ffnn.train.units.buffers`), and
+        the parts' sums (made once; ``part`` and ``sync`` sized for the shares)."""
+        if self._units is None:
+            from ffnn.train import units
+
+            self._units = units.buffers(self.widths, self.batches.batch_size, self.dtype)
+        return self._units
+
+    def _steps(self, args, T: int, S: int, how: str, threads) -> tuple[int, int]:
+        """The steps kernel of ``how`` (:func:`steps` or :func:`ffnn.train.units.steps`) on T
+        threads (this one and T - 1 started here); split (S > 1), with BLAS at one thread
+        meanwhile."""
         import threading
 
         relax, clock, failed = _rows.relax_fn(), _rows.clock_fn(), []
         self.slow[:3] = _rows.SLOW_NS, _rows.SLOW_STEPS, _rows.SLOW_ONE_IN
-        self.sync[:] = 0
-        tail = (self.sync, self.part, relax, clock, self.slow)
-        if args[3].shape[0] == 1:  # one share: BLAS as fit set it
-            return steps(*args, 0, 1, *tail)
+        self.slow[5] = _rows.SLOW_PART
+        self._sums(S)
+        if how == "units":
+            from ffnn.train.units import steps as kernel
+
+            tail = (S, self.sync, self.part, relax, clock, self.slow)
+        else:
+            kernel, tail = steps, (self.sync, self.part, relax, clock, self.slow)
+        if S == 1:  # one share: BLAS as fit set it
+            return kernel(*args, 0, 1, *tail)
 
         def share(rank):
             try:
-                steps(*args, rank, T, *tail)
+                kernel(*args, rank, T, *tail)
             except BaseException as e:  # pragma: no cover - a kernel that cannot start
                 failed.append(e)
                 _rows.abort(self.sync)
@@ -777,7 +810,7 @@ class Epochs:
             for h in helpers:
                 h.start()
             try:
-                done, status = steps(*args, 0, T, *tail)
+                done, status = kernel(*args, 0, T, *tail)
             except BaseException:  # pragma: no cover - let the helpers go before raising
                 _rows.abort(self.sync)
                 raise
@@ -796,22 +829,39 @@ class Epochs:
 
 
 @contextlib.contextmanager
-def split_rows(epochs: Epochs | None, threads: int | None):
-    """For a whole fit: when the compiled run will split its batches among T > 1 threads (at
-    most ``threads``: :func:`ffnn.train.threads.split_threads`), hold NumPy's BLAS at one
-    thread until the end, so every other product in fit (validation passes too) runs
-    single-threaded and no idle BLAS thread is left spinning when the next compiled run
-    starts: OpenBLAS's idle threads spin for ~0.1 s after their last job (measured: a threaded
-    product just before a split 784-256-256-10 epoch made it 143 ms instead of 99 ms)."""
+def split_rows(epochs: Epochs | None, threads: int | None, evaluates: bool = False):
+    """For a whole fit: when the compiled run will split its steps among T > 1 threads (at most
+    ``threads``: :func:`ffnn.train.threads.split_threads`; by examples, or for a network of
+    :data:`~ffnn.train.rows.ROWS_BELOW` parameters or more by units,
+    :func:`ffnn.train.rows.split_of`), hold NumPy's BLAS at one thread until the end, so every
+    other product in fit (validation passes too) runs single-threaded and no idle BLAS thread
+    is left spinning when the next compiled run starts: OpenBLAS's idle threads spin for
+    ~0.1 s after their last job (measured: a threaded product just before a split
+    784-256-256-10 epoch made it 143 ms instead of 99 ms).
+
+    A large network whose fit ``evaluates`` (validation or metrics each epoch) keeps BLAS's
+    threads for those passes, and its steps BLAS's split of each product: the threads BLAS
+    leaves spinning after an evaluation slow the split steps that follow, and at that size an
+    evaluation on one thread costs more than the split saves (measured, 784-1024-1024-10,
+    2 epochs of 20,000 examples with 2,000 validation rows and train accuracy: 1.90–1.94 s split
+    by units after two-thread evaluations, against 1.85 s with BLAS's split)."""
     found = epochs is not None and threads and numpy_gemm(epochs.dtype) is not None  # _GEMM_LIB
     fns = _rows.blas_threads_fn(_GEMM_LIB[0]) if found else None
-    T = 1 if fns is None else _rows.row_threads(threads, epochs.n_params, epochs.batches.batch_size)
+    b = epochs.batches if fns is not None else None
+    T, how = (1, "rows") if b is None else _rows.split_of(threads, epochs.n_params, b.batch_size)
+    if how == "units" and evaluates:
+        epochs.no_units = True
+        try:
+            yield
+        finally:
+            epochs.no_units = False
+        return
     if T == 1:
         yield
         return
     before = fns[0]()
     fns[1](1)
-    epochs.split = T
+    epochs.split = (T, how)
     try:
         yield
     finally:

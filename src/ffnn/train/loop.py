@@ -151,10 +151,12 @@ def fit(
     shuffle : draw a new permutation each epoch (False: the data's order).
     threads : BLAS threads while training: a number, or None/"auto" (1 thread for networks under
         a million parameters, else the BLAS default; see :mod:`ffnn.train.threads`). With the
-        compiled path and a network under a million parameters, each step's batch is split
-        among that many threads instead — "auto": the cores this process may use — with BLAS
-        on one (:mod:`ffnn.train.rows`; the shares go on on one thread when a core turns out
-        to be busy with another process).
+        compiled path, each step is split among that many threads instead — "auto": the cores
+        this process may use — with BLAS on one: a network under a million parameters by the
+        batch's examples (:mod:`ffnn.train.rows`), a larger one by each layer's units
+        (:mod:`ffnn.train.units`; not when the fit evaluates validation or metrics each epoch:
+        those passes keep BLAS's threads). The split goes on on one thread when a core turns
+        out to be busy with another process.
     compiled : run whole epochs of plain SGD through the compiled path
         (:mod:`ffnn.train.compiled`, needs Numba) — None: when Numba is installed and the run is
         one it supports; False: always the NumPy step loop (the reference); True: insist (an
@@ -179,18 +181,19 @@ def fit(
     _start(run, ck, resume, state, int(epochs), compiled)
     _check_entries(run, validation)
     split = split_threads(threads, net.n_params)
-    with blas_threads(threads, net.n_params), _split_rows(run.trainer.compiled, split):
+    evaluates = bool(metric_fns) or val[0] is not None  # BLAS passes between epochs
+    with blas_threads(threads, net.n_params), _split_rows(run.trainer.compiled, split, evaluates):
         diverged = run.run(progress)
     return _finish(run, diverged)
 
 
-def _split_rows(epochs, threads):
+def _split_rows(epochs, threads, evaluates: bool):
     """ffnn.train.compiled.split_rows for a compiled run (imported only then), else nothing."""
     if epochs is None:
         return contextlib.nullcontext()
     from ffnn.train.compiled import split_rows
 
-    return split_rows(epochs, threads)
+    return split_rows(epochs, threads, evaluates)
 
 
 def _random_state(rng, resume, net: Network):

@@ -12,9 +12,10 @@ p·(r+1)/S`` of θ from the sum, and after a second barrier the next step starts
 between interleaved epochs, in one such run): 86 ms an epoch against 104 ms with BLAS's split of
 each product.
 
-Above ``ROWS_BELOW`` parameters the products are large enough that BLAS's split is as good
-(784-1024-1024-10, batch 256: 617 ms against 607 ms), and the kernel runs on one thread with
-BLAS threaded inside. ``fit(threads=None)`` ("auto") splits among the cores the process may use
+Above ``ROWS_BELOW`` parameters halving each product's width cost as much as the split saved
+(784-1024-1024-10, batch 256: 617 ms against 607 ms with BLAS's split): there each layer's
+units are split instead, the batch kept whole (:mod:`ffnn.train.units`, :func:`split_of`).
+``fit(threads=None)`` ("auto") splits among the cores the process may use
 (:func:`ffnn.train.threads.split_threads`).
 
 The barrier spins on shared counters read and written atomically (LLVM atomics, below); a
@@ -35,6 +36,8 @@ import numpy as np
 
 __all__ = [
     "ROWS_BELOW",
+    "UNITS",
+    "split_of",
     "MIN_WORK",
     "MIN_ROWS",
     "barrier",
@@ -48,6 +51,9 @@ __all__ = [
 #: networks with fewer parameters split the batch rows among the threads; larger ones split
 #: each matrix product (BLAS's threads)
 ROWS_BELOW = 1_000_000
+#: networks of ROWS_BELOW parameters or more split each layer's units among the threads
+#: (:mod:`ffnn.train.units`); False: they leave the split of each product to BLAS's threads
+UNITS = True
 #: a step of fewer multiply-adds (3·p·B) than this runs on one thread, where waiting at two
 #: barriers a step would cost more than the split saves
 MIN_WORK = 1 << 20
@@ -62,6 +68,9 @@ SLOW_NS = 1_000_000
 #: run's shares go on on one thread (a core lost to another process for good, not a hiccup)
 SLOW_STEPS = 2
 SLOW_ONE_IN = 16
+#: a step split by units (:mod:`ffnn.train.units`, long steps of large networks) is slow only
+#: when the wait is also over 1/SLOW_PART of the step's time (0: no such condition)
+SLOW_PART = 4
 # the barrier's counters, a cache line apart: arrivals, generation, abort flag; then per thread a
 # cache line for its clock readings
 COUNT, GEN, ABORT, CLOCKS = 0, 8, 16, 24
@@ -206,3 +215,15 @@ def row_threads(threads: int, n_params: int, batch_size: int) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     most = work // MIN_WORK if MIN_WORK else threads
     return max(1, min(threads, cores or 1, batch_size // MIN_ROWS, most))
+
+
+def split_of(threads: int, n_params: int, batch_size: int) -> tuple[int, str]:
+    """(S, how) for a compiled run allowed ``threads`` threads: S shares of each batch's
+    examples (``"rows"``, :func:`row_threads`) below ``ROWS_BELOW`` parameters; above, S parts
+    of each layer's units (``"units"``, :mod:`ffnn.train.units`), one per thread and core, or
+    (1, "rows") where BLAS's threads split the products instead (``UNITS`` False, one thread)."""
+    if n_params < ROWS_BELOW:
+        return row_threads(threads, n_params, batch_size), "rows"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    S = min(threads, cores or 1) if UNITS else 1
+    return (S, "units") if S > 1 else (1, "rows")

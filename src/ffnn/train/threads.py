@@ -5,10 +5,11 @@ second BLAS thread then costs more to start and to wait for than it saves, and o
 a thread waiting for a busy core can make every step ten times slower (measured: the MNIST-1D
 recipe 40-74 s per run with the BLAS default against ~4 s with one thread). So ``"auto"`` (what
 ``fit(threads=None)`` and the command line's ``--threads auto`` use) picks one BLAS thread below
-``AUTO_ONE_THREAD_BELOW`` parameters and leaves BLAS at its default above. Below it, a run on the
-compiled path may still use every core this process may run on: :func:`split_threads`, the
-batch split among threads by examples (:mod:`ffnn.train.rows`), which goes on on one thread by
-itself when a core is taken by another process.
+``AUTO_ONE_THREAD_BELOW`` parameters and leaves BLAS at its default above. A run on the compiled
+path may still use every core this process may run on: :func:`split_threads`, the batch split
+among threads by examples (:mod:`ffnn.train.rows`) or, for a large network, each layer's units
+(:mod:`ffnn.train.units`); either goes on on one thread by itself when a core is taken by
+another process.
 
 >>> with blas_threads("auto", net.n_params):
 ...     ...                                        # matrix products here use the chosen count
@@ -41,16 +42,16 @@ def choose_threads(spec: int | str | None, n_params: int) -> int | None:
 
 
 def split_threads(spec: int | str | None, n_params: int) -> int | None:
-    """The threads a compiled run may split its batches among: a count as given;
-    ``"auto"``/None: the cores this process may run on, for networks of fewer than
-    ``AUTO_ONE_THREAD_BELOW`` parameters (above, BLAS's default threads split each product).
+    """The threads a compiled run may split its steps among: a count as given; ``"auto"``/None:
+    the cores this process may run on. Below :data:`ffnn.train.rows.ROWS_BELOW` parameters a
+    batch is split by examples (:mod:`ffnn.train.rows`), above by each layer's units
+    (:mod:`ffnn.train.units`), when the fit has no evaluations between epochs (else BLAS's
+    threads split each product: :func:`ffnn.train.compiled.split_rows`).
 
     (Measured on this 2-core machine, a one-epoch fit of 784-256-256-10 on 20,000 examples:
     76 ms split against 132 ms on one thread when idle; 149 against 133 ms, and 206 against
     181 ms, with one and two other processes busy on the cores.)"""
     if spec is None or spec == "auto":
-        if n_params >= AUTO_ONE_THREAD_BELOW:
-            return None
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return choose_threads(spec, n_params)
 

@@ -1,0 +1,63 @@
+"""The units split of large networks' steps (ffnn.train.units): which runs take it, and runs
+whose layers have fewer units than there are parts, against the NumPy path. The whole-run
+agreement, divergence, slow steps and X's checks run for both splits in test_compiled.py."""
+
+import numpy as np
+import pytest
+
+import ffnn
+from ffnn.train import compiled as C
+from ffnn.train import fit, rows
+
+pytest.importorskip("numba")
+
+
+def test_large_networks_split_units_and_small_ones_examples(monkeypatch):
+    monkeypatch.setattr(rows.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    big = rows.ROWS_BELOW
+    assert rows.split_of(2, big, 256) == (2, "units")
+    assert rows.split_of(8, 10 * big, 1) == (2, "units")  # one part per core
+    assert rows.split_of(1, big, 256) == (1, "rows")
+    assert rows.split_of(2, big - 1, 256)[1] == "rows"
+    monkeypatch.setattr(rows, "UNITS", False)
+    assert rows.split_of(2, big, 256) == (1, "rows")  # BLAS's threads split the products
+
+
+@pytest.fixture
+def units(monkeypatch):
+    monkeypatch.setattr(rows, "ROWS_BELOW", 0)  # every network is a large one
+    if rows.split_of(2, 10, 8)[0] < 2 or C.numpy_gemm(np.float32) is None:
+        pytest.skip("one core, or no NumPy BLAS to set to one thread")
+    seen, run = [], C.Epochs.run
+
+    def spy(self, *args):
+        out = run(self, *args)
+        seen.append((self.how, self.shares))
+        return out
+
+    monkeypatch.setattr(C.Epochs, "run", spy)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "widths, act, output, loss",
+    [
+        ([4, 1], "identity", "identity", "mse"),  # one layer of one unit: a part with none
+        ([3, 1, 5, 2], "tanh", "softmax", "cross_entropy"),  # a hidden layer of one unit
+        ([6, 7, 3, 1], "relu", "identity", "mse"),  # odd widths: uneven parts
+    ],
+)
+def test_layers_narrower_than_the_parts_agree_with_the_numpy_path(units, widths, act, output, loss):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((45, widths[0]))
+    y = rng.integers(0, widths[-1], 45) if output == "softmax" else np.sin(X[:, :1])
+    thetas = []
+    for compiled in (False, True):
+        net = ffnn.mlp(widths, act, output=output, rng=1, dtype=np.float64)
+        kw = dict(lr=0.05, batch_size=8, epochs=6, progress=False, rng=2, threads=2)
+        h = fit(net, X, y, loss, compiled=compiled, **kw)  # 45 = 5·8 + 5: a short last batch
+        thetas.append((net.theta.copy(), h["train_loss"], h["grad_norm"]))
+    np.testing.assert_allclose(thetas[1][0], thetas[0][0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(thetas[1][1], thetas[0][1], rtol=1e-9)
+    np.testing.assert_allclose(thetas[1][2], thetas[0][2], rtol=1e-9)
+    assert set(units) == {("units", 2)}
