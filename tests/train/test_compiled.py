@@ -569,7 +569,7 @@ def _all_steps_slow(monkeypatch):
     """Every step counts as slow (a wait longer than -1 ns): after SLOW_STEPS steps the run's
     shares go on on one thread. Returns the (shares, alone) of each run."""
     monkeypatch.setattr(rows, "SLOW_NS", -1)
-    monkeypatch.setattr(rows, "SLOW_PART", 0)  # (units: however short the wait)
+    monkeypatch.setattr(rows, "SLOW_GAIN", 10**6)  # (units: whatever the threads' work)
     seen, run = [], C.Epochs.run
 
     def spy(self, *args):
@@ -627,6 +627,6 @@ def test_a_run_goes_on_alone_only_after_slow_steps(two_threads, monkeypatch):
     assert all(e == (False, 2) for e in epochs)
     epochs.clear()
     monkeypatch.setattr(rows, "SLOW_NS", -1)
-    monkeypatch.setattr(rows, "SLOW_PART", 0)
+    monkeypatch.setattr(rows, "SLOW_GAIN", 10**6)
     _run(CASES[-1], True, np.float64, threads=2)
     assert all(e == (True, 1) for e in epochs)

@@ -688,7 +688,7 @@ class Epochs:
         self.shares = 1  # the shares of a batch in the last run (ffnn.train.rows.row_threads)
         self.split = None  # the shares fixed by split_rows (BLAS held at one thread meanwhile)
         self.alone = False  # the shares go on on one thread: steps were slow on T (status 5)
-        self.slow = np.zeros(6, np.int64)  # limits, slow steps, steps so far, SLOW_PART
+        self.slow = np.zeros(6, np.int64)  # limits, slow steps, steps so far, 100·SLOW_GAIN
         self.no_units = False  # split_rows: this fit evaluates between epochs (BLAS threaded)
         self.check = False  # check each gathered row of X for non-finite entries (status 4)
 
@@ -784,7 +784,7 @@ class Epochs:
 
         relax, clock, failed = _rows.relax_fn(), _rows.clock_fn(), []
         self.slow[:3] = _rows.SLOW_NS, _rows.SLOW_STEPS, _rows.SLOW_ONE_IN
-        self.slow[5] = _rows.SLOW_PART
+        self.slow[5] = round(100 * _rows.SLOW_GAIN)
         self._sums(S)
         if how == "units":
             from ffnn.train.units import steps as kernel

@@ -68,9 +68,10 @@ SLOW_NS = 1_000_000
 #: run's shares go on on one thread (a core lost to another process for good, not a hiccup)
 SLOW_STEPS = 2
 SLOW_ONE_IN = 16
-#: a step split by units (:mod:`ffnn.train.units`, long steps of large networks) is slow only
-#: when the wait is also over 1/SLOW_PART of the step's time (0: no such condition)
-SLOW_PART = 4
+#: a step split by units (:mod:`ffnn.train.units`) is slow only when the threads' work in it
+#: (their CPU time less their waits) is under SLOW_GAIN times the step's wall time: the split
+#: then saves less than one thread taking every part would lose
+SLOW_GAIN = 1.25
 # the barrier's counters, a cache line apart: arrivals, generation, abort flag; then per thread a
 # cache line for its clock readings
 COUNT, GEN, ABORT, CLOCKS = 0, 8, 16, 24
@@ -123,10 +124,11 @@ def sync_size(T: int) -> int:
 
 
 @_jit
-def now(clock, sync, rank):
-    """CLOCK_MONOTONIC in ns, read into thread ``rank``'s cache line of ``sync``."""
+def now(clock, sync, rank, which=1):
+    """CLOCK_MONOTONIC (``which`` 1; 3: this thread's CPU time) in ns, read into thread
+    ``rank``'s cache line of ``sync``."""
     at = CLOCKS + 8 * rank
-    clock(1, sync[at:].ctypes.data)
+    clock(which, sync[at:].ctypes.data)
     return sync[at] * 1_000_000_000 + sync[at + 1]
 
 

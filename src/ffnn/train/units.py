@@ -153,10 +153,12 @@ def steps(gemm, theta, prev, grad, offs, widths, acts, kind, X, Y, idx, s0, s1, 
     the last step's ∂L/∂θ. ``part`` (S, 8): per part its L, Σ g², bad g, bad rows, and per
     thread its wait at the barriers and the step's time (ns).
 
-    A step is slow when a thread waited longer than ``slow[0]`` ns *and* 1/``slow[5]`` of the
-    step (:data:`~ffnn.train.rows.SLOW_PART`; a step here is long, ~7 ms at 784-1024-1024-10: a
-    neighbour's time slice in it is not a lost core, while a core shared with a busy process
-    makes the other thread wait about half of every step)."""
+    A step is slow when a thread waited longer than ``slow[0]`` ns *and* the threads' work in
+    it (CPU time less waits) is under ``slow[5]``/100 of its wall time
+    (:data:`~ffnn.train.rows.SLOW_GAIN`): the split barely beat one thread. (A step here is
+    long, ~7 ms at 784-1024-1024-10, and a neighbour's time slice in one does not mean a lost
+    core: the first rule alone sent whole runs to one thread on a machine shared with other
+    tenants.)"""
     n, p, n_layers = idx.shape[0], theta.shape[0], widths.shape[0] - 1
     K, n0 = widths[n_layers], widths[0]
     cur, nxt = theta, prev
@@ -167,7 +169,7 @@ def steps(gemm, theta, prev, grad, offs, widths, acts, kind, X, Y, idx, s0, s1, 
         B, nx = min(bs, n - a), a + bs
         B2 = min(bs, n - nx) if s + 1 < s1 else 0  # the next batch's rows, prefetched
         eta = -rates[s - s0]
-        t_step = now(clock, sync, rank)
+        t_step, c_step = now(clock, sync, rank), now(clock, sync, rank, 3)
         yb = yb_[: K * B].reshape(K, B)
         d_out = db[: K * B].reshape(K, B)
         for q in range(rank, S, T):  # the parts' examples of the batch
@@ -262,18 +264,22 @@ def steps(gemm, theta, prev, grad, offs, widths, acts, kind, X, Y, idx, s0, s1, 
                 waited += w
         if status:
             break
-        part[rank, 4] = waited  # this thread's waits in the step, and the step's time (ns)
-        part[rank, 5] = now(clock, sync, rank) - t_step
+        # this thread's waits in the step, the step's time and the thread's work in it (ns)
+        part[rank, 4], part[rank, 5] = waited, now(clock, sync, rank) - t_step
+        part[rank, 6] = now(clock, sync, rank, 3) - c_step - waited
         waited = barrier(sync, T, rank, relax, clock)  # θ_{t+1} is whole
         if waited < 0:
             status = 3
             break
-        gsq, bad, late = 0.0, False, False
+        gsq, bad, long_wait, work, wall = 0.0, False, False, 0.0, 0.0
         for q in range(S):
             gsq += part[q, 1]
             bad = bad or part[q, 2] != 0
-            over = slow[5] == 0 or slow[5] * part[q, 4] > part[q, 5]
-            late = late or (q < T and part[q, 4] > slow[0] and over)
+            if q < T:
+                long_wait = long_wait or part[q, 4] > slow[0]
+                work += part[q, 6]
+                wall = max(wall, part[q, 5])
+        late = long_wait and 100 * work < slow[5] * wall
         if bad:
             if rank == 0:
                 out[2] = gsq
