@@ -508,8 +508,7 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
         if bad:
             if rank == 0:
                 out[2] = gsq
-            for q in range(rank, S, T):  # θ unchanged; prev: a copy of it
-                nxt[p * q // S : p * (q + 1) // S] = cur[p * q // S : p * (q + 1) // S]
+            keep_theta(cur, nxt, rank, S, T)  # θ unchanged; prev: a copy of it
             status = 2
             break
         if rank == 0:
@@ -523,9 +522,26 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
     if rank == 0:
         slow[3], slow[4] = n_slow, before + s - s0
     if cur is not theta:  # the last θ is in prev's buffer: swap the two back
-        for q in range(rank, S, T):
-            swap(theta[p * q // S : p * (q + 1) // S], prev[p * q // S : p * (q + 1) // S])
+        swap_back(theta, prev, rank, S, T)
     return s - s0, status
+
+
+@_jit
+def keep_theta(cur, nxt, rank, S, T):
+    """nxt = cur on this thread's slices p·q/S … p·(q+1)/S, q = rank, rank + T, … (a refused
+    step: θ unchanged, and θ_prev a copy of it)."""
+    p = cur.shape[0]
+    for q in range(rank, S, T):
+        nxt[p * q // S : p * (q + 1) // S] = cur[p * q // S : p * (q + 1) // S]
+
+
+@_jit
+def swap_back(theta, prev, rank, S, T):
+    """Exchange theta's and prev's contents on this thread's slices (the last θ ended in prev's
+    buffer, which the caller does not hold as θ)."""
+    p = theta.shape[0]
+    for q in range(rank, S, T):
+        swap(theta[p * q // S : p * (q + 1) // S], prev[p * q // S : p * (q + 1) // S])
 
 
 @_jit

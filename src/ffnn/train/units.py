@@ -42,10 +42,11 @@ from ffnn.train.compiled import (
     bias_sigma,
     finite,
     gather,
+    keep_theta,
     loss_delta,
     prefetch_rows,
     sgd_update,
-    swap,
+    swap_back,
 )
 from ffnn.train.rows import barrier, now
 
@@ -159,7 +160,7 @@ def steps(gemm, theta, prev, grad, offs, widths, acts, kind, X, Y, idx, s0, s1, 
     long, ~7 ms at 784-1024-1024-10, and a neighbour's time slice in one does not mean a lost
     core: the first rule alone sent whole runs to one thread on a machine shared with other
     tenants.)"""
-    n, p, n_layers = idx.shape[0], theta.shape[0], widths.shape[0] - 1
+    n, n_layers = idx.shape[0], widths.shape[0] - 1
     K, n0 = widths[n_layers], widths[0]
     cur, nxt = theta, prev
     status, n_slow, waited, before = 0, slow[3], 0, slow[4]
@@ -283,8 +284,7 @@ def steps(gemm, theta, prev, grad, offs, widths, acts, kind, X, Y, idx, s0, s1, 
         if bad:
             if rank == 0:
                 out[2] = gsq
-            for q in range(rank, S, T):  # θ unchanged; prev: a copy of it
-                nxt[p * q // S : p * (q + 1) // S] = cur[p * q // S : p * (q + 1) // S]
+            keep_theta(cur, nxt, rank, S, T)  # θ unchanged; prev: a copy of it
             status = 2
             break
         n_slow += late
@@ -299,6 +299,5 @@ def steps(gemm, theta, prev, grad, offs, widths, acts, kind, X, Y, idx, s0, s1, 
     if rank == 0:
         slow[3], slow[4] = n_slow, before + s - s0
     if cur is not theta:  # the last θ is in prev's buffer: swap the two back
-        for q in range(rank, S, T):
-            swap(theta[p * q // S : p * (q + 1) // S], prev[p * q // S : p * (q + 1) // S])
+        swap_back(theta, prev, rank, S, T)
     return s - s0, status
