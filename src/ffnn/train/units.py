@@ -23,9 +23,9 @@ core, :func:`ffnn.train.rows.barrier`). The equations are those of
 
 Measured on this 2-core machine (784-1024-1024-10, batch 256, one-epoch fits of 20,000
 examples with ``threads=2``, each way in processes of its own, alternated; medians of eight
-epochs): quiet, 522 and 538 ms against 554 and 573 ms with BLAS's split, and under a noisy
-neighbour 592–641 against 584–646 ms; with one core held by a busy process, 1.09–1.10 s (the
-run goes on alone) against 1.74–1.81 s.
+epochs): quiet, 522–573 ms against 554–617 ms with BLAS's split (four pairs), beside a noisy
+neighbour 592–641 against 584–646 ms (three pairs); with one core held by a busy process,
+1.05–1.10 s (the run goes on alone) against 1.73–1.81 s.
 """
 
 from __future__ import annotations
