@@ -566,10 +566,11 @@ def alone(monkeypatch):
 
 
 def _all_steps_slow(monkeypatch):
-    """Every step counts as slow (a wait longer than -1 ns): after SLOW_STEPS steps the run's
-    shares go on on one thread. Returns the (shares, alone) of each run."""
+    """Every wait counts as a lost core (any share of the time, from the first step on): after
+    one step the run's shares go on on one thread. Returns the (shares, alone) of each run."""
     monkeypatch.setattr(rows, "SLOW_NS", -1)
-    monkeypatch.setattr(rows, "SLOW_GAIN", 10**6)  # (units: whatever the threads' work)
+    monkeypatch.setattr(rows, "SLOW_AFTER_NS", 0)
+    monkeypatch.setattr(rows, "SLOW_SHARE_PCT", 0)
     seen, run = [], C.Epochs.run
 
     def spy(self, *args):
@@ -611,8 +612,8 @@ def test_shares_on_one_thread_diverge_like_the_numpy_path(two_threads, alone):
 
 
 def test_a_run_goes_on_alone_only_after_slow_steps(two_threads, monkeypatch):
-    """Quiet threads never wait SLOW_NS (1 ms): the run keeps its threads; with the slow steps
-    counted from the first one on, it goes on alone within the run."""
+    """Quiet threads never wait SLOW_NS in all (set to 1000 s): the run keeps its threads; with
+    every wait counted as a lost core from the first step on, it goes on alone within the run."""
     epochs = []
     run = C.Epochs.run
 
@@ -627,6 +628,7 @@ def test_a_run_goes_on_alone_only_after_slow_steps(two_threads, monkeypatch):
     assert all(e == (False, 2) for e in epochs)
     epochs.clear()
     monkeypatch.setattr(rows, "SLOW_NS", -1)
-    monkeypatch.setattr(rows, "SLOW_GAIN", 10**6)
+    monkeypatch.setattr(rows, "SLOW_AFTER_NS", 0)
+    monkeypatch.setattr(rows, "SLOW_SHARE_PCT", 0)
     _run(CASES[-1], True, np.float64, threads=2)
     assert all(e == (True, 1) for e in epochs)

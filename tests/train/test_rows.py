@@ -103,3 +103,36 @@ def test_each_thread_gets_min_work_at_least(monkeypatch):
 def test_no_more_threads_than_cores(monkeypatch):
     monkeypatch.setattr(rows.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert rows.row_threads(4, 269_322, 128) == 1
+
+
+def _lost(wait_of_step, wall_per_step, steps, T=2):
+    """The step (1-based) after which lost_core sends a run to one thread, or None."""
+    slow = np.array([rows.SLOW_NS, rows.SLOW_AFTER_NS, rows.SLOW_SHARE_PCT, 0, 0,
+                     rows.SLOW_WINDOW_NS])  # fmt: skip
+    part = np.zeros((T, 8))
+    waits = wall = 0.0
+    for k in range(steps):
+        part[0, 4], part[0, 5] = wait_of_step(k), wall_per_step + wait_of_step(k)
+        waits, wall, alone = rows.lost_core(slow, part, T, waits, wall)
+        if alone:
+            return k + 1
+    return None
+
+
+def test_a_lost_core_sends_the_run_to_one_thread_and_a_time_slice_does_not():
+    ms = 1_000_000
+    # a partner off its core half of every step: alone once SLOW_AFTER_NS have passed
+    at = _lost(lambda k: 3 * ms, 3 * ms, 1000)
+    assert at is not None and (at - 1) * 6 * ms < rows.SLOW_AFTER_NS <= at * 6 * ms
+    assert _lost(lambda k: 3 * ms, 3 * ms, 1000, T=1) is None  # nobody to wait for
+    # a neighbour's 4 ms time slice every 200 steps of 0.5 ms (one in 100 ms): never
+    assert _lost(lambda k: 4 * ms if k % 200 == 7 else 0, 0.5 * ms, 20_000) is None
+    # the same slice every 10 steps: the neighbour holds the core 44 % of the time
+    assert _lost(lambda k: 4 * ms if k % 10 == 7 else 0, 0.5 * ms, 20_000) is not None
+
+
+def test_the_window_forgets_the_quiet_start_of_a_long_run():
+    ms = 1_000_000
+    quiet, lost = 10**10 // ms, 2 * rows.SLOW_WINDOW_NS // ms  # 10 s quiet, then a lost core
+    at = _lost(lambda k: 0 if k < quiet else ms, ms, quiet + lost)
+    assert at is not None and at > quiet  # within about a window, not after 10 s more

@@ -61,7 +61,7 @@ import numpy as np
 from ffnn.core import blas as _blas
 from ffnn.errors import FFNNError
 from ffnn.train import rows as _rows
-from ffnn.train.rows import barrier
+from ffnn.train.rows import barrier, lost_core, now
 
 __all__ = ["available", "plan", "Epochs", "ACTIVATION_CODES", "numpy_gemm"]
 
@@ -439,17 +439,18 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
     ``theta`` holds the last θ and ``prev`` the one before (after a non-finite gradient: θ
     unchanged, and prev a copy of it). ``gemm``: :func:`numpy_gemm` (None: ``np.dot``).
 
-    On T > 1 threads, a step in which a thread waited at the barriers longer than ``slow[0]``
-    ns (its partner was off its core) is slow; once ``slow[1]`` of them are also one in
-    ``slow[2]`` of the steps, the run stops with status 5 after that step, and the caller goes
-    on with T = 1 (the same shares: the same bits). ``slow``: :data:`~ffnn.train.rows.SLOW_NS`,
-    :data:`~ffnn.train.rows.SLOW_STEPS`, :data:`~ffnn.train.rows.SLOW_ONE_IN`, then the slow
-    steps and the steps so far (rank 0 adds this run's)."""
+    On T > 1 threads, once the threads' waits at the barriers come to a share of the time
+    (:func:`ffnn.train.rows.lost_core`: a partner kept off its core), the run stops with status
+    5 after that step, and the caller goes on with T = 1 (the same shares: the same bits).
+    ``slow``: the limits of :mod:`ffnn.train.rows`, with the sums of waits and time carried
+    between runs in ``slow[3]``, ``slow[4]`` (rank 0 writes them back)."""
     n, p, S = idx.shape[0], theta.shape[0], grads.shape[0]
     cur, nxt = theta, prev
-    status, n_slow, waited, before = 0, slow[3], 0, slow[4]  # (read once: rank 0 writes them)
+    status, waited = 0, 0
+    waits, wall = float(slow[3]), float(slow[4])  # (read once: rank 0 writes them)
     s = s0
     while s < s1:
+        t_step, late = (now(clock, sync, rank) if T > 1 else 0), False
         a = s * bs
         B, nx = min(bs, n - a), a + bs
         B2 = min(bs, n - nx) if s + 1 < s1 else 0  # the next batch's rows, prefetched
@@ -494,17 +495,17 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
                 c0, c1 = p * q // S, p * (q + 1) // S
                 part[q, 1] = sgd_update_sum(cur, grads, eta, nxt, c0, c1)
                 part[q, 2] = not finite(part[q, 1]) and not finite_sum(grads, c0, c1)
-            part[rank, 4] = waited + w  # this thread's wait in the step (ns)
+            part[rank, 4] = waited + w  # this thread's wait in the step (ns), and its time
+            part[rank, 5] = now(clock, sync, rank) - t_step
             waited = barrier(sync, T, rank, relax, clock)  # θ_{t+1} is whole
             if waited < 0:
                 status = 3
                 break
-            bad, late = False, False
+            bad = False
             for q in range(S):
                 gsq += part[q, 1]
                 bad = bad or part[q, 2] != 0
-                late = late or (q < T and part[q, 4] > slow[0])
-            n_slow += late
+            waits, wall, late = lost_core(slow, part, T, waits, wall)
         if bad:
             if rank == 0:
                 out[2] = gsq
@@ -516,11 +517,11 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
             out[1] += gsq
         cur, nxt = nxt, cur
         s += 1
-        if T > 1 and n_slow >= slow[1] and n_slow * slow[2] >= before + s - s0:
+        if T > 1 and late:
             status = 5
             break
     if rank == 0:
-        slow[3], slow[4] = n_slow, before + s - s0
+        slow[3], slow[4] = int(waits), int(wall)
     if cur is not theta:  # the last θ is in prev's buffer: swap the two back
         swap_back(theta, prev, rank, S, T)
     return s - s0, status
@@ -704,7 +705,7 @@ class Epochs:
         self.shares = 1  # the shares of a batch in the last run (ffnn.train.rows.row_threads)
         self.split = None  # the shares fixed by split_rows (BLAS held at one thread meanwhile)
         self.alone = False  # the shares go on on one thread: steps were slow on T (status 5)
-        self.slow = np.zeros(6, np.int64)  # limits, slow steps, steps so far, 100·SLOW_GAIN
+        self.slow = np.zeros(6, np.int64)  # limits, the sums of waits and time, the window
         self.no_units = False  # split_rows: this fit evaluates between epochs (BLAS threaded)
         self.check = False  # check each gathered row of X for non-finite entries (status 4)
 
@@ -799,8 +800,8 @@ class Epochs:
         import threading
 
         relax, clock, failed = _rows.relax_fn(), _rows.clock_fn(), []
-        self.slow[:3] = _rows.SLOW_NS, _rows.SLOW_STEPS, _rows.SLOW_ONE_IN
-        self.slow[5] = round(100 * _rows.SLOW_GAIN)
+        self.slow[:3] = _rows.SLOW_NS, _rows.SLOW_AFTER_NS, _rows.SLOW_SHARE_PCT
+        self.slow[5] = _rows.SLOW_WINDOW_NS
         self._sums(S)
         if how == "units":
             from ffnn.train.units import steps as kernel

@@ -22,9 +22,9 @@ The barrier spins on shared counters read and written atomically (LLVM atomics, 
 thread that waits long yields its core (``sched_yield``), so a late thread on a busy core is
 let run, and measures how long it waited. When another process holds a core, every step waits
 for the thread that lost it (measured: a one-epoch fit of 784-256-256-10 took 1.2 s instead of
-0.18 s on one thread, with two other processes busy): once steps are slow (``SLOW_NS``,
-``SLOW_STEPS``, ``SLOW_ONE_IN``) the run goes on on one thread, which takes the S shares in turn
-— the same shares, sums and slices, so the same bits as on S threads (0.21 s in that case).
+0.18 s on one thread, with two other processes busy): once the waits are a share of the time
+(:func:`lost_core`) the run goes on on one thread, which takes the S shares in turn — the same
+shares, sums and slices, so the same bits as on S threads (0.21 s in that case).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ __all__ = [
     "MIN_WORK",
     "MIN_ROWS",
     "barrier",
+    "lost_core",
     "blas_threads_fn",
     "row_threads",
     "relax_fn",
@@ -61,17 +62,17 @@ MIN_WORK = 1 << 20
 MIN_ROWS = 8
 #: spins of a waiting thread before it starts yielding its core
 SPINS = 4000
-#: a step in which a thread waited longer than this (ns, yielding its core) is a slow one: the
-#: other thread was off its core (another process took it)
+#: a split run goes on on one thread once its threads' waits at the barriers (the longest wait
+#: of each step, yielding the core) come to SLOW_SHARE_PCT % of its time, over the last
+#: SLOW_WINDOW_NS or so, after SLOW_AFTER_NS of it and SLOW_NS of waits at least. A core lost
+#: to another process makes a thread wait about half of every step; a neighbour's time slice
+#: now and then costs a few % (the earlier rule, two waits over 1 ms in one step of sixteen,
+#: sent whole runs to one thread beside other tenants: 784-256-256-10 at 0.14 s an epoch
+#: instead of 0.08 s)
 SLOW_NS = 1_000_000
-#: after this many slow steps in a run, if they are also one in SLOW_ONE_IN of its steps, the
-#: run's shares go on on one thread (a core lost to another process for good, not a hiccup)
-SLOW_STEPS = 2
-SLOW_ONE_IN = 16
-#: a step split by units (:mod:`ffnn.train.units`) is slow only when the threads' work in it
-#: (their CPU time less their waits) is under SLOW_GAIN times the step's wall time: the split
-#: then saves less than one thread taking every part would lose
-SLOW_GAIN = 1.25
+SLOW_AFTER_NS = 100_000_000
+SLOW_SHARE_PCT = 25
+SLOW_WINDOW_NS = 1_000_000_000
 # the barrier's counters, a cache line apart: arrivals, generation, abort flag; then per thread a
 # cache line for its clock readings
 COUNT, GEN, ABORT, CLOCKS = 0, 8, 16, 24
@@ -124,11 +125,10 @@ def sync_size(T: int) -> int:
 
 
 @_jit
-def now(clock, sync, rank, which=1):
-    """CLOCK_MONOTONIC (``which`` 1; 3: this thread's CPU time) in ns, read into thread
-    ``rank``'s cache line of ``sync``."""
+def now(clock, sync, rank):
+    """CLOCK_MONOTONIC in ns, read into thread ``rank``'s cache line of ``sync``."""
     at = CLOCKS + 8 * rank
-    clock(which, sync[at:].ctypes.data)
+    clock(1, sync[at:].ctypes.data)
     return sync[at] * 1_000_000_000 + sync[at + 1]
 
 
@@ -158,6 +158,23 @@ def barrier(sync, T, rank, relax, clock):
     if atomic_load(sync, ABORT) != 0:
         return -1
     return 0 if t0 == 0 else max(now(clock, sync, rank) - t0, 1)
+
+
+@_jit
+def lost_core(slow, part, T, waits, wall):
+    """After a step's last barrier: (waits, wall, go on alone?). ``part[q, 4]`` and
+    ``part[0, 5]``: thread q's waits in the step and the step's time (ns, written before the
+    barrier, so every thread decides alike); ``waits``, ``wall``: the sums so far, halved when
+    ``wall`` passes the window. ``slow``: SLOW_NS, SLOW_AFTER_NS, SLOW_SHARE_PCT, (the sums
+    carried between runs), SLOW_WINDOW_NS."""
+    w = 0.0
+    for q in range(T):
+        w = max(w, part[q, 4])
+    waits, wall = waits + w, wall + part[0, 5]
+    if wall > slow[5]:  # the older half forgotten: a core lost late in a long run counts
+        waits, wall = waits / 2, wall / 2
+    alone = T > 1 and wall >= slow[1] and waits > slow[0] and 100 * waits >= slow[2] * wall
+    return waits, wall, alone
 
 
 def abort(sync: np.ndarray) -> None:

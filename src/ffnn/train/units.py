@@ -48,7 +48,7 @@ from ffnn.train.compiled import (
     sgd_update,
     swap_back,
 )
-from ffnn.train.rows import barrier, now
+from ffnn.train.rows import barrier, lost_core, now
 
 __all__ = ["steps", "buffers"]
 
@@ -154,23 +154,20 @@ def steps(gemm, theta, prev, grad, offs, widths, acts, kind, X, Y, idx, s0, s1, 
     the last step's ∂L/∂θ. ``part`` (S, 8): per part its L, Σ g², bad g, bad rows, and per
     thread its wait at the barriers and the step's time (ns).
 
-    A step is slow when a thread waited longer than ``slow[0]`` ns *and* the threads' work in
-    it (CPU time less waits) is under ``slow[5]``/100 of its wall time
-    (:data:`~ffnn.train.rows.SLOW_GAIN`): the split barely beat one thread. (A step here is
-    long, ~7 ms at 784-1024-1024-10, and a neighbour's time slice in one does not mean a lost
-    core: the first rule alone sent whole runs to one thread on a machine shared with other
-    tenants.)"""
+    The run stops with status 5 (to go on alone) as :func:`ffnn.train.compiled.steps` does
+    (:func:`ffnn.train.rows.lost_core`)."""
     n, n_layers = idx.shape[0], widths.shape[0] - 1
     K, n0 = widths[n_layers], widths[0]
     cur, nxt = theta, prev
-    status, n_slow, waited, before = 0, slow[3], 0, slow[4]
+    status, waited = 0, 0
+    waits, wall = float(slow[3]), float(slow[4])  # (read once: rank 0 writes them)
     s = s0
     while s < s1:
         a = s * bs
         B, nx = min(bs, n - a), a + bs
         B2 = min(bs, n - nx) if s + 1 < s1 else 0  # the next batch's rows, prefetched
         eta = -rates[s - s0]
-        t_step, c_step = now(clock, sync, rank), now(clock, sync, rank, 3)
+        t_step = now(clock, sync, rank)
         yb = yb_[: K * B].reshape(K, B)
         d_out = db[: K * B].reshape(K, B)
         for q in range(rank, S, T):  # the parts' examples of the batch
@@ -265,39 +262,33 @@ def steps(gemm, theta, prev, grad, offs, widths, acts, kind, X, Y, idx, s0, s1, 
                 waited += w
         if status:
             break
-        # this thread's waits in the step, the step's time and the thread's work in it (ns)
+        # this thread's waits in the step and the step's time (ns)
         part[rank, 4], part[rank, 5] = waited, now(clock, sync, rank) - t_step
-        part[rank, 6] = now(clock, sync, rank, 3) - c_step - waited
         waited = barrier(sync, T, rank, relax, clock)  # θ_{t+1} is whole
         if waited < 0:
             status = 3
             break
-        gsq, bad, long_wait, work, wall = 0.0, False, False, 0.0, 0.0
+        gsq, bad = 0.0, False
         for q in range(S):
             gsq += part[q, 1]
             bad = bad or part[q, 2] != 0
-            if q < T:
-                long_wait = long_wait or part[q, 4] > slow[0]
-                work += part[q, 6]
-                wall = max(wall, part[q, 5])
-        late = long_wait and 100 * work < slow[5] * wall
+        waits, wall, late = lost_core(slow, part, T, waits, wall)
         if bad:
             if rank == 0:
                 out[2] = gsq
             keep_theta(cur, nxt, rank, S, T)  # θ unchanged; prev: a copy of it
             status = 2
             break
-        n_slow += late
         if rank == 0:
             out[0] += L * B
             out[1] += gsq
         cur, nxt = nxt, cur
         s += 1
-        if T > 1 and n_slow >= slow[1] and n_slow * slow[2] >= before + s - s0:
+        if T > 1 and late:
             status = 5
             break
     if rank == 0:
-        slow[3], slow[4] = n_slow, before + s - s0
+        slow[3], slow[4] = int(waits), int(wall)
     if cur is not theta:  # the last θ is in prev's buffer: swap the two back
         swap_back(theta, prev, rank, S, T)
     return s - s0, status
