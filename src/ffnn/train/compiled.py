@@ -741,9 +741,10 @@ class Epochs:
         """Steps s0..s1-1; returns (steps done, status, Σ B·L_B, Σ ‖g‖²); status 1: the loss
         of step ``s0 + done`` was not finite, 2: its gradient, 4 (with ``check``): a row of its
         batch in X (θ unchanged by that step). ``trainer.grad`` ends as the last gradient
-        computed (with shares, after status 1: the refused step's). The batch is cut into
-        ``shares`` by :func:`~ffnn.train.rows.row_threads` (or ``split``), run on as many
-        threads until steps are slow there (then on this one: ``alone``)."""
+        computed (with shares, after status 1: the refused step's). The steps are cut into
+        ``shares`` of the batch's examples or of each layer's units (``how``) by
+        :func:`~ffnn.train.rows.split_of` (or ``split``), run on as many threads until a core
+        is lost to another process (then on this one: ``alone``)."""
         t = trainer.state["step"]
         rates = np.array([self.rate(t + k) for k in range(s1 - s0)], dtype=np.float64)
         rates = rates.astype(trainer.theta.dtype)
@@ -760,22 +761,19 @@ class Epochs:
         self.out[:] = 0.0
         b = self.batches
         if how == "units":
-            args = [gemm, trainer.theta, trainer.prev, trainer.grad, self.offs, self.widths,
-                    self.acts, self.kind, b.X, b.Y, idx, s0, s1, b.batch_size, rates,
-                    *self._unit_buffers(), self.bo, self.out, self.check]  # fmt: skip
-            s_at, r_at = 11, 14
+            grads, buffers = trainer.grad, self._unit_buffers()
         else:
             self._buffers(S)
             grads = trainer.grad.reshape(1, -1) if S == 1 else self.grads
-            args = [gemm, trainer.theta, trainer.prev, grads, self.offs, self.widths, self.acts,
-                    self.kind, b.X, b.Y, idx, s0, s1, b.batch_size, rates, self.xbuf, self.zbuf,
-                    self.gbuf, self.bo, self.out, self.check]  # fmt: skip
-            s_at, r_at = 11, 14
+            buffers = (self.xbuf, self.zbuf, self.gbuf)
+        args = [gemm, trainer.theta, trainer.prev, grads, self.offs, self.widths, self.acts,
+                self.kind, b.X, b.Y, idx, s0, s1, b.batch_size, rates, *buffers, self.bo,
+                self.out, self.check]  # fmt: skip
         T = 1 if S == 1 or self.alone else S
         done, status = self._steps(args, T, S, how, threads)
         if status == 5:  # slow on T threads: the run's other steps on this one, the same shares
             self.alone, T = True, 1
-            args[s_at], args[r_at] = s0 + done, rates[done:]
+            args[11], args[14] = s0 + done, rates[done:]  # s0, rates
             more, status = self._steps(args, 1, S, how, threads)
             done += more
         self.threads = T
@@ -785,8 +783,8 @@ class Epochs:
         return done, status, float(self.out[0]), float(self.out[1])
 
     def _unit_buffers(self) -> tuple:
-        """The batch's buffers of a run split by units (:func:`ffnn.train.units.buffers`), and
-        the parts' sums (made once; ``part`` and ``sync`` sized for the shares)."""
+        """The batch's buffers of a run split by units (:func:`ffnn.train.units.buffers`), made
+        once."""
         if self._units is None:
             from ffnn.train import units
 
