@@ -223,6 +223,12 @@ def blas_threads_fn(gemm_lib: str | None):
     return _FNS[gemm_lib]
 
 
+def _cores() -> int:
+    """The cores this process may run on."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return n or 1
+
+
 def row_threads(threads: int, n_params: int, batch_size: int) -> int:
     """How many threads split the batch rows (the shares of a batch): at most ``threads``
     (what ``threads=`` set, or the cores for "auto"), for networks below ``ROWS_BELOW``
@@ -231,9 +237,9 @@ def row_threads(threads: int, n_params: int, batch_size: int) -> int:
     work = 3 * n_params * batch_size
     if threads <= 1 or n_params >= ROWS_BELOW or work < MIN_WORK:
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = _cores()
     most = work // MIN_WORK if MIN_WORK else threads
-    return max(1, min(threads, cores or 1, batch_size // MIN_ROWS, most))
+    return max(1, min(threads, cores, batch_size // MIN_ROWS, most))
 
 
 def split_of(threads: int, n_params: int, batch_size: int) -> tuple[int, str]:
@@ -243,6 +249,6 @@ def split_of(threads: int, n_params: int, batch_size: int) -> tuple[int, str]:
     (1, "rows") where BLAS's threads split the products instead (``UNITS`` False, one thread)."""
     if n_params < ROWS_BELOW:
         return row_threads(threads, n_params, batch_size), "rows"
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    S = min(threads, cores or 1) if UNITS else 1
+    cores = _cores()
+    S = min(threads, cores) if UNITS else 1
     return (S, "units") if S > 1 else (1, "rows")
