@@ -17,8 +17,8 @@ Here each layer's *units* are split instead, the batch staying whole. Part q of 
 
 with R_q = n·q/S … n·(q+1)/S, each product single-threaded at the whole batch's width; a
 barrier after each layer. Every thread takes parts rank, rank + T, …: with T = 1 the same
-parts in turn, the same bits (what a run does once its steps are slow: another process took a
-core, :func:`ffnn.train.rows.barrier`). The equations are those of
+parts in turn, the same bits (what a run does once another process took a core:
+:func:`ffnn.train.rows.lost_core`). The equations are those of
 :mod:`ffnn.train.compiled`, whose kernels this module reuses.
 
 Measured on this 2-core machine (784-1024-1024-10, batch 256, one-epoch fits of 20,000
