@@ -242,10 +242,7 @@ def test_a_run_split_between_two_threads_agrees_with_the_numpy_path(two_threads,
         np.testing.assert_allclose(h_c["train_loss"], h_np["train_loss"], rtol=10 * rtol)
         np.testing.assert_allclose(h_c["grad_norm"], h_np["grad_norm"], rtol=10 * rtol)
         assert h_c["step"] == h_np["step"]
-    if two_threads.how == "units" and case[5] is not None:  # a large network that evaluates:
-        assert set(two_threads) == {1}  # BLAS's split of each product (compiled.split_rows)
-    else:
-        assert set(two_threads) == {2}
+    assert set(two_threads) == {2}  # validation too: its passes on threads of their own
 
 
 def test_a_last_batch_of_one_example_leaves_a_thread_without_work(two_threads):
@@ -339,14 +336,15 @@ def test_blas_gets_its_thread_count_back_after_a_split_run(two_threads):
 
 
 def test_fit_holds_blas_at_one_thread_while_it_splits_rows(two_threads, monkeypatch):
-    """fit(threads=2) with a split run: NumPy's BLAS stays at one thread for the whole run (the
-    validation passes too: no idle BLAS thread spinning into the next split run), the run on
-    two threads, and BLAS's count as it was afterwards."""
+    """fit(threads=2) with a split run, by rows or by units: NumPy's BLAS stays at one thread
+    for the whole run (no idle BLAS thread spinning into the next split run), the validation
+    passes share their chunks among two threads of their own, the run is on two threads, and
+    BLAS's count is as it was afterwards."""
     get, _ = rows.blas_threads_fn(C._GEMM_LIB[0])
     seen, evaluate = [], ffnn.train.loop._evaluate
 
     def spy(*args, **kw):
-        seen.append(get())
+        seen.append((get(), kw.get("threads")))
         return evaluate(*args, **kw)
 
     monkeypatch.setattr(ffnn.train.loop, "_evaluate", spy)
@@ -357,10 +355,7 @@ def test_fit_holds_blas_at_one_thread_while_it_splits_rows(two_threads, monkeypa
     theta_c, h_c = _run(case, True, np.float64, epochs=3, threads=2)
     np.testing.assert_allclose(theta_c, theta_np, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(h_c["val_loss"], h_np["val_loss"], rtol=1e-8)
-    if two_threads.how == "units":  # a large network that evaluates: BLAS's threads for all
-        assert seen and set(seen) == {before} and set(two_threads) == {1}
-    else:
-        assert seen and set(seen) == {1} and set(two_threads) == {2}
+    assert seen and set(seen) == {(1, 2)} and set(two_threads) == {2}
     assert get() == before
 
 
@@ -586,8 +581,6 @@ def _all_steps_slow(monkeypatch):
 def test_shares_taken_in_turn_on_one_thread_give_the_bits_of_two_threads(
     two_threads, monkeypatch, case
 ):
-    if two_threads.how == "units" and case[5] is not None:
-        pytest.skip("a large network whose fit evaluates is not split (compiled.split_rows)")
     for dtype in (np.float32, np.float64):
         theta_2, h_2 = _run(case, True, dtype, threads=2)
         with monkeypatch.context() as m:

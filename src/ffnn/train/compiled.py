@@ -706,7 +706,6 @@ class Epochs:
         self.split = None  # the shares fixed by split_rows (BLAS held at one thread meanwhile)
         self.alone = False  # the shares go on on one thread: steps were slow on T (status 5)
         self.slow = np.zeros(6, np.int64)  # limits, the sums of waits and time, the window
-        self.no_units = False  # split_rows: this fit evaluates between epochs (BLAS threaded)
         self.check = False  # check each gathered row of X for non-finite entries (status 4)
 
     def _buffers(self, S: int) -> None:
@@ -755,8 +754,6 @@ class Epochs:
             (S, how), threads = self.split, None  # BLAS is at one thread already
         elif threads is not None:
             S, how = _rows.split_of(threads[0](), self.n_params, self.batches.batch_size)
-            if how == "units" and self.no_units:
-                S, how = 1, "rows"
         self.shares, self.how = S, how
         self.out[:] = 0.0
         b = self.batches
@@ -844,41 +841,29 @@ class Epochs:
 
 
 @contextlib.contextmanager
-def split_rows(epochs: Epochs | None, threads: int | None, evaluates: bool = False):
+def split_rows(epochs: Epochs | None, threads: int | None):
     """For a whole fit: when the compiled run will split its steps among T > 1 threads (at most
     ``threads``: :func:`ffnn.train.threads.split_threads`; by examples, or for a network of
     :data:`~ffnn.train.rows.ROWS_BELOW` parameters or more by units,
     :func:`ffnn.train.rows.split_of`), hold NumPy's BLAS at one thread until the end, so every
-    other product in fit (validation passes too) runs single-threaded and no idle BLAS thread
-    is left spinning when the next compiled run starts: OpenBLAS's idle threads spin for
-    ~0.1 s after their last job (measured: a threaded product just before a split
-    784-256-256-10 epoch made it 143 ms instead of 99 ms).
-
-    A large network whose fit ``evaluates`` (validation or metrics each epoch) keeps BLAS's
-    threads for those passes, and its steps BLAS's split of each product: the threads BLAS
-    leaves spinning after an evaluation slow the split steps that follow, and at that size an
-    evaluation on one thread costs more than the split saves (measured, 784-1024-1024-10,
-    2 epochs of 20,000 examples with 2,000 validation rows and train accuracy: 1.90–1.94 s split
-    by units after two-thread evaluations, against 1.85 s with BLAS's split)."""
+    other product in fit runs single-threaded and no idle BLAS thread is left spinning when the
+    next compiled run starts: OpenBLAS's idle threads spin for ~0.1 s after their last job
+    (measured: a threaded product just before a split 784-256-256-10 epoch made it 143 ms
+    instead of 99 ms). Yields T: the evaluations between epochs share their chunks of rows
+    among T threads of their own (:func:`ffnn.train.data.evaluate`), which leave nothing
+    spinning behind them."""
     found = epochs is not None and threads and numpy_gemm(epochs.dtype) is not None  # _GEMM_LIB
     fns = _rows.blas_threads_fn(_GEMM_LIB[0]) if found else None
     b = epochs.batches if fns is not None else None
     T, how = (1, "rows") if b is None else _rows.split_of(threads, epochs.n_params, b.batch_size)
-    if how == "units" and evaluates:
-        epochs.no_units = True
-        try:
-            yield
-        finally:
-            epochs.no_units = False
-        return
     if T == 1:
-        yield
+        yield 1
         return
     before = fns[0]()
     fns[1](1)
     epochs.split = (T, how)
     try:
-        yield
+        yield T
     finally:
         epochs.split = None
         fns[1](before)

@@ -3,6 +3,8 @@ validation split, and the loss (and outputs) on a whole data set in chunks of ro
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy import sparse
 
@@ -13,7 +15,10 @@ from ffnn.train.weights import check_weights, per_example
 
 __all__ = ["inputs", "targets", "split_validation", "evaluate"]
 
-EVAL_CHUNK = 8192  # rows per forward pass when evaluating a whole data set
+EVAL_CHUNK = 8192  # rows per forward pass when evaluating a whole data set, at most
+EVAL_PARTS = 4  # from EVAL_MIN_ROWS rows on, a multiple of this many chunks (for threads)
+EVAL_MIN_ROWS = 1024
+EVAL_THREAD_WORK = 1 << 24  # rows x parameters of a chunk below which it is not worth a thread
 
 
 def _inputs(net: Network, X, what: str) -> np.ndarray:
@@ -142,27 +147,73 @@ def _targets(net: Network, loss: Loss, y, n: int, what: str) -> np.ndarray:
     return Y
 
 
-def _evaluate(
-    net: Network, loss: Loss, X, Y, want_f: bool, rows: np.ndarray | None = None, weights=None
-) -> tuple[float, np.ndarray | None]:
-    """L on (X, Y) (or on its ``rows``), in chunks of rows; and f(X) if asked (for metrics).
+def eval_chunks(n: int) -> list[tuple[int, int]]:
+    """The chunks [a, b) of rows an evaluation of n rows takes: at most ``EVAL_CHUNK`` rows
+    each, their count a multiple of ``EVAL_PARTS`` from ``EVAL_MIN_ROWS`` rows on (so that
+    threads share them evenly), their sizes within one row of each other. Fixed by n alone:
+    the sums over the chunks, and their bits, do not depend on the threads that take them."""
+    k = -(-n // EVAL_CHUNK)
+    if n >= EVAL_MIN_ROWS:
+        k = EVAL_PARTS * -(-k // EVAL_PARTS)
+    return [(n * j // k, n * (j + 1) // k) for j in range(k)]
 
-    ``weights`` (N,): the weighted mean Σ w_i ℓ_i / Σ w_i instead (:mod:`ffnn.train.weights`)."""
+
+def _evaluate(
+    net: Network,
+    loss: Loss,
+    X,
+    Y,
+    want_f: bool,
+    rows: np.ndarray | None = None,
+    weights=None,
+    threads: int = 1,
+) -> tuple[float, np.ndarray | None]:
+    """L on (X, Y) (or on its ``rows``), in chunks of rows (:func:`eval_chunks`); and f(X) if
+    asked (for metrics): (n, n_out).
+
+    ``weights`` (N,): the weighted mean Σ w_i ℓ_i / Σ w_i instead (:mod:`ffnn.train.weights`).
+    ``threads`` > 1: the chunks are shared among that many threads (fit passes them when BLAS
+    is held at one thread: each forward pass then runs on its own core). The chunks' sums are
+    added in order: the same bits on any number of threads.
+
+    (Measured, two epochs of fit on 20,000 examples with ``validation=0.1`` and train and
+    validation accuracy, alternated with the code before, where these passes ran on one BLAS
+    thread below 10⁶ parameters and on BLAS's two above: 784-256-256-10 0.29–0.34 s against
+    0.40–0.41 s; 784-1024-1024-10, whose steps are now split by units too, 1.77–1.98 s
+    against 1.83–1.89 s, and 2.9–3.3 s against 4.3–5.3 s beside a process that keeps one core
+    busy. One pass over 16,384 rows of 784-256-256-10 in chunks of 4,096: 32 ms on two such
+    threads, 80 ms on one, 58 ms through BLAS's two threads in chunks of 8,192.)"""
     n = X.shape[0] if rows is None else rows.shape[0]
-    total, fs = 0.0, []
-    for a in range(0, n, EVAL_CHUNK):
-        chunk = slice(a, a + EVAL_CHUNK) if rows is None else rows[a : a + EVAL_CHUNK]
-        z = net.z_out(X[chunk])
+
+    def one(chunk: tuple[int, int]) -> tuple[float, np.ndarray | None]:
+        at = slice(*chunk) if rows is None else rows[chunk[0] : chunk[1]]
+        z = net.z_out(X[at])
         if weights is None:
-            value, _ = loss.value_and_delta(z, Y[chunk], net.output)
-            total += value * z.shape[0]
+            value, _ = loss.value_and_delta(z, Y[at], net.output)
+            part = value * z.shape[0]
         else:
-            total += float(per_example(loss, z, Y[chunk], net.output).dot(weights[chunk]))
-        if want_f:
-            fs.append(net.output.apply(z))
+            part = float(per_example(loss, z, Y[at], net.output).dot(weights[at]))
+        return part, (net.output.apply(z) if want_f else None)
+
+    chunks = eval_chunks(n)
+    if chunks and net.n_params * (n // len(chunks)) < EVAL_THREAD_WORK:
+        threads = 1  # a thread's start and the GIL would cost more than the chunk
+    total, fs = 0.0, []
+    for part, f in _map(one, chunks, threads):
+        total += part
+        fs.append(f)
     if weights is not None:
         n = float(weights.sum() if rows is None else weights[rows].sum())
     return total / (n or 1), (np.concatenate(fs) if want_f else None)
+
+
+def _map(fn, items: list, threads: int) -> list:
+    """[fn(item) for item in items], on up to ``threads`` threads (in order; an exception in
+    one is raised here). The pool is made for the call: no idle thread outlives it."""
+    if threads <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(min(threads, len(items)), thread_name_prefix="ffnn-eval") as pool:
+        return list(pool.map(fn, items))
 
 
 def split_validation(net: Network, loss: Loss, X, Y, validation, rng, weights=None):

@@ -154,9 +154,9 @@ def fit(
         compiled path, each step is split among that many threads instead — "auto": the cores
         this process may use — with BLAS on one: a network under a million parameters by the
         batch's examples (:mod:`ffnn.train.rows`), a larger one by each layer's units
-        (:mod:`ffnn.train.units`; not when the fit evaluates validation or metrics each epoch:
-        those passes keep BLAS's threads). The split goes on on one thread when a core turns
-        out to be busy with another process.
+        (:mod:`ffnn.train.units`). The split goes on on one thread when a core turns out to be
+        busy with another process. Wherever BLAS is held at one thread, the validation and
+        metric passes between epochs share their chunks of rows among that many threads.
     compiled : run whole epochs of plain SGD through the compiled path
         (:mod:`ffnn.train.compiled`, needs Numba) — None: when Numba is installed and the run is
         one it supports; False: always the NumPy step loop (the reference); True: insist (an
@@ -181,19 +181,21 @@ def fit(
     _start(run, ck, resume, state, int(epochs), compiled)
     _check_entries(run, validation)
     split = split_threads(threads, net.n_params)
-    evaluates = bool(metric_fns) or val[0] is not None  # BLAS passes between epochs
-    with blas_threads(threads, net.n_params), _split_rows(run.trainer.compiled, split, evaluates):
+    steps_split = _split_rows(run.trainer.compiled, split)
+    with blas_threads(threads, net.n_params) as n_blas, steps_split as T:
+        run.eval_threads = split if T > 1 or n_blas == 1 else 1  # else BLAS's threads
         diverged = run.run(progress)
     return _finish(run, diverged)
 
 
-def _split_rows(epochs, threads, evaluates: bool):
-    """ffnn.train.compiled.split_rows for a compiled run (imported only then), else nothing."""
+def _split_rows(epochs, threads):
+    """ffnn.train.compiled.split_rows for a compiled run (imported only then), else a context
+    that yields 1 (the steps' threads)."""
     if epochs is None:
-        return contextlib.nullcontext()
+        return contextlib.nullcontext(1)
     from ffnn.train.compiled import split_rows
 
-    return split_rows(epochs, threads, evaluates)
+    return split_rows(epochs, threads)
 
 
 def _random_state(rng, resume, net: Network):
@@ -393,6 +395,7 @@ class _Run:
         self.rules, self.callbacks, self.metric_fns = rules, callbacks, metric_fns
         self.Xv, self.Yv = val
         self.wv = None  # the validation set's sample weights, if any
+        self.eval_threads = 1  # threads of the evaluations between epochs (fit sets them)
         self.history = History(
             config={
                 "optimizer": opt.config(),
@@ -555,14 +558,15 @@ class _Run:
         net, loss, rec = self.net, self.loss, self.trainer.record(epoch)
         if self.metric_fns:
             b = self.batches
-            _, f_tr = _evaluate(net, loss, b.X, b.Y, True, b.rows)
+            _, f_tr = _evaluate(net, loss, b.X, b.Y, True, b.rows, threads=self.eval_threads)
             Y_tr = b.Y if b.rows is None else b.Y[b.rows]
             for name, fn in self.metric_fns:
                 rec[f"train_{name}"] = fn(Y_tr, f_tr)
         if self.Xv is not None:
             val_loss, f_val = _evaluate(
-                net, loss, self.Xv, self.Yv, bool(self.metric_fns), weights=self.wv
-            )
+                net, loss, self.Xv, self.Yv, bool(self.metric_fns), weights=self.wv,
+                threads=self.eval_threads,
+            )  # fmt: skip
             rec["val_loss"] = val_loss
             for name, fn in self.metric_fns:
                 rec[f"val_{name}"] = fn(self.Yv, f_val)

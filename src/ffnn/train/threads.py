@@ -45,8 +45,8 @@ def split_threads(spec: int | str | None, n_params: int) -> int | None:
     """The threads a compiled run may split its steps among: a count as given; ``"auto"``/None:
     the cores this process may run on. Below :data:`ffnn.train.rows.ROWS_BELOW` parameters a
     batch is split by examples (:mod:`ffnn.train.rows`), above by each layer's units
-    (:mod:`ffnn.train.units`), when the fit has no evaluations between epochs (else BLAS's
-    threads split each product: :func:`ffnn.train.compiled.split_rows`).
+    (:mod:`ffnn.train.units`); the evaluations between epochs then share their chunks of rows
+    among as many threads (:func:`ffnn.train.compiled.split_rows`).
 
     (Measured on this 2-core machine, a one-epoch fit of 784-256-256-10 on 20,000 examples:
     76 ms split against 132 ms on one thread when idle; 149 against 133 ms, and 206 against
