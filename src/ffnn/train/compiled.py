@@ -501,20 +501,10 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
             if waited < 0:
                 status = 3
                 break
-            bad = False
-            for q in range(S):
-                gsq += part[q, 1]
-                bad = bad or part[q, 2] != 0
-            waits, wall, late = lost_core(slow, part, T, waits, wall)
-        if bad:
-            if rank == 0:
-                out[2] = gsq
-            keep_theta(cur, nxt, rank, S, T)  # θ unchanged; prev: a copy of it
+            gsq, bad, waits, wall, late = settle(part, S, T, slow, waits, wall)
+        if not taken(out, rank, bad, gsq, L, B, cur, nxt, S, T):
             status = 2
             break
-        if rank == 0:
-            out[0] += L * B
-            out[1] += gsq
         cur, nxt = nxt, cur
         s += 1
         if T > 1 and late:
@@ -525,6 +515,33 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
     if cur is not theta:  # the last θ is in prev's buffer: swap the two back
         swap_back(theta, prev, rank, S, T)
     return s - s0, status
+
+
+@_jit
+def settle(part, S, T, slow, waits, wall):
+    """After a split step's last barrier, on every thread: (Σ g² over the S parts, whether a
+    part found its g not finite, and :func:`ffnn.train.rows.lost_core`'s waits, wall, late)."""
+    gsq, bad = 0.0, False
+    for q in range(S):
+        gsq += part[q, 1]
+        bad = bad or part[q, 2] != 0
+    waits, wall, late = lost_core(slow, part, T, waits, wall)
+    return gsq, bad, waits, wall, late
+
+
+@_jit
+def taken(out, rank, bad, gsq, L, B, cur, nxt, S, T):
+    """The end of a step (both kernels): refused when g is not finite (``bad``: θ unchanged,
+    θ_prev a copy of it, out[2] = Σ g²; False), else its B·L_B and Σ g² added to out (True)."""
+    if bad:
+        if rank == 0:
+            out[2] = gsq
+        keep_theta(cur, nxt, rank, S, T)
+        return False
+    if rank == 0:
+        out[0] += L * B
+        out[1] += gsq
+    return True
 
 
 @_jit

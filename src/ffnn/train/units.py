@@ -42,13 +42,14 @@ from ffnn.train.compiled import (
     bias_sigma,
     finite,
     gather,
-    keep_theta,
     loss_delta,
     prefetch_rows,
+    settle,
     sgd_update,
     swap_back,
+    taken,
 )
-from ffnn.train.rows import barrier, lost_core, now
+from ffnn.train.rows import barrier, now
 
 __all__ = ["steps", "buffers"]
 
@@ -268,20 +269,10 @@ def steps(gemm, theta, prev, grad, offs, widths, acts, kind, X, Y, idx, s0, s1, 
         if waited < 0:
             status = 3
             break
-        gsq, bad = 0.0, False
-        for q in range(S):
-            gsq += part[q, 1]
-            bad = bad or part[q, 2] != 0
-        waits, wall, late = lost_core(slow, part, T, waits, wall)
-        if bad:
-            if rank == 0:
-                out[2] = gsq
-            keep_theta(cur, nxt, rank, S, T)  # θ unchanged; prev: a copy of it
+        gsq, bad, waits, wall, late = settle(part, S, T, slow, waits, wall)
+        if not taken(out, rank, bad, gsq, L, B, cur, nxt, S, T):
             status = 2
             break
-        if rank == 0:
-            out[0] += L * B
-            out[1] += gsq
         cur, nxt = nxt, cur
         s += 1
         if T > 1 and late:
