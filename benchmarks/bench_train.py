@@ -63,7 +63,7 @@ TARGETS = {  # name: (x torch, x sklearn, fraction of the matmul limit, x jax sc
 }
 JAX_STEP_TARGET = 1.0  # ahead of JAX's jitted step loop at every size
 CORE_TARGET = 0.95  # fit (NumPy path) within 5% of the bare core step
-REPEATS = {"tiny": 15, "small": 15, "mnist": 9, "wide": 5}  # default repeats per config
+REPEATS = {"tiny": 25, "small": 25, "mnist": 13, "wide": 5}  # default repeats per config
 PAUSE = 0.25  # seconds between two runners: the last one's spinning thread pools go to sleep
 RUNNERS_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train_runners.py")
 
@@ -73,7 +73,7 @@ def _args():
     ap.add_argument("--quick", action="store_true", help="fewer examples and repeats")
     ap.add_argument(
         "--repeats", type=int, default=None,
-        help="timed repeats per config (default: tiny/small 15, mnist 9, wide 5; quick 3)",
+        help="timed repeats per config (default: tiny/small 25, mnist 13, wide 5; quick 3)",
     )  # fmt: skip
     ap.add_argument("--threads", type=int, default=2, help="BLAS / torch threads (default 2)")
     ap.add_argument("--n", type=int, default=None, help="examples per epoch (default 20000)")
