@@ -142,3 +142,35 @@ def test_fit_evaluates_on_the_cores_where_blas_is_held_at_one_thread(monkeypatch
         ffnn.fit(ffnn.mlp([3, 4, 1], rng=0), X, X[:, :1], epochs=2, validation=0.25,
                  threads=threads, compiled=False, progress=False)  # fmt: skip
         assert seen == [want, want]
+
+
+def test_a_network_with_a_users_layer_evaluates_on_the_calling_thread(monkeypatch):
+    """A user's layer may keep state between calls: its network is never run on two threads."""
+    from ffnn.core.graph import Input, Network
+    from ffnn.core.layers import Act, Dense, Layer
+
+    class Halve(Layer):  # a user's layer with no parameters: y = x / 2
+        kind = "halve"
+        param_names = ()
+
+        def bind(self, dims):
+            return self._need_one(dims)
+
+        @property
+        def shapes(self):
+            return ()
+
+        def forward(self, P, xs, out=None):
+            return np.multiply(xs[0], 0.5, out=out), None
+
+    monkeypatch.setattr(data, "EVAL_THREAD_WORK", 0)
+    x = Input(6)
+    net = Network(x, Dense(3)(Halve()(Act("tanh")(Dense(16)(x)))), rng=0, output="softmax")
+    own = ffnn.mlp([6, 16, 3], "tanh", output="softmax", rng=0)
+    assert own.own_layers and not net.own_layers
+    _, loss, X, Y, _, _ = _eval_case(False, False)
+    names, one = set(), net.z_out
+    spy = lambda A: names.add(threading.current_thread().name) or one(A)  # noqa: E731
+    monkeypatch.setattr(net, "z_out", spy)
+    data.evaluate(net, loss, X, Y, False, threads=2)
+    assert names == {threading.main_thread().name}

@@ -475,6 +475,13 @@ class Network:
         """f(X) = φ_out(z^(L+1)(X)): (batch, n_{L+1})."""
         return self.output(self.z_out(X))
 
+    @property
+    def own_layers(self) -> bool:
+        """Every layer is one of ffnn's own (Dense, Add, Concat, an activation written as a
+        formula of z): :meth:`z_out` may then run on several threads at once. A user's layer
+        may keep state between calls (fit evaluates such a network on one thread)."""
+        return all(kind != _USER for kind in self._infer_plan()[2])
+
     def z_out(self, X) -> np.ndarray:
         """z^(L+1)(X): (batch, n_{L+1}), as :meth:`forward` computes it (the same bits), without
         a Trace — what predictions and evaluations need.

@@ -173,8 +173,9 @@ def _evaluate(
 
     ``weights`` (N,): the weighted mean Σ w_i ℓ_i / Σ w_i instead (:mod:`ffnn.train.weights`).
     ``threads`` > 1: the chunks are shared among that many threads (fit passes them when BLAS
-    is held at one thread: each forward pass then runs on its own core). The chunks' sums are
-    added in order: the same bits on any number of threads.
+    is held at one thread: each forward pass then runs on its own core), for a network of
+    ffnn's own layers (``Network.own_layers``) and chunks worth a thread (``EVAL_THREAD_WORK``).
+    The chunks' sums are added in order: the same bits on any number of threads.
 
     (Measured, two epochs of fit on 20,000 examples with ``validation=0.1`` and train and
     validation accuracy, alternated with the code before, where these passes ran on one BLAS
@@ -198,6 +199,8 @@ def _evaluate(
     chunks = eval_chunks(n)
     if chunks and net.n_params * (n // len(chunks)) < EVAL_THREAD_WORK:
         threads = 1  # a thread's start and the GIL would cost more than the chunk
+    if threads > 1 and not net.own_layers:
+        threads = 1  # a user's layer may not be safe to call from two threads at once
     total, fs = 0.0, []
     for part, f in _map(one, chunks, threads):
         total += part
