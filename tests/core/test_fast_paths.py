@@ -10,6 +10,7 @@ import pytest
 import ffnn
 from ffnn import Act, Add, Concat, Dense, Input, Network
 from ffnn.core.activations import ACTIVATIONS
+from ffnn.core.graph import Workspace
 from ffnn.train import fit, optimizers
 from ffnn.train.loop import _inputs
 
@@ -52,6 +53,58 @@ def test_workspace_passes_equal_plain_passes(make, input_grad):
         net.forward(X[:3], workspace=ws)
 
 
+def _relu_chains():
+    """(net, node pairs that share values, pairs that must not): a relu MLP; relu after relu;
+    a Dense output read by two layers; leaky relu with α < 0 and with α > 0; tanh."""
+    x = Input(3)
+    d = Dense(5)(x)
+    fan = Add()(Act("relu")(d), Act("tanh")(d))  # d has two readers: neither overwrites it
+    twice = Act("relu")(Act("relu")(Dense(4)(fan)))  # one buffer for the Dense and both relus
+    neg = Act(ACTIVATIONS["leaky_relu"](alpha=-0.5))(Dense(4)(twice))
+    pos = Act("leaky_relu")(Dense(4)(neg))
+    dag = Network(x, Dense(2)(Act("tanh")(Dense(3)(pos))), output="softmax", rng=2)
+    return [
+        (ffnn.mlp([3, 6, 6, 2], "relu", rng=0), [(1, 2), (3, 4)], []),
+        (dag, [(5, 6), (6, 7), (10, 11)], [(1, 2), (1, 3), (8, 9), (12, 13)]),
+    ]
+
+
+@pytest.mark.parametrize("case", range(2))
+def test_in_place_workspace_overwrites_only_what_nobody_else_reads(case):
+    net, shared, apart = _relu_chains()[case]
+    ws = Workspace(net, 7, in_place=True)
+    for p, i in shared:
+        assert ws.values[i] is ws.values[p], (p, i)
+    for p, i in apart:
+        assert ws.values[i] is not ws.values[p], (p, i)
+    for i in range(1, len(net.nodes)):  # a relu's message goes over the one it was sent
+        users = [u for u, ps in enumerate(net._parents) if i in ps]
+        if (i - 1, i) in shared and len(users) == 1 and ws.sends[users[0]] is not None:
+            assert ws.sends[i] is ws.sends[users[0]], i
+    plain = Workspace(net, 7)
+    assert len({id(v) for v in plain.values[1:]}) == len(net.nodes) - 1
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((7, 3)).astype(net.dtype)
+    d = rng.standard_normal((7, 2)).astype(net.dtype)
+    z, tr = net.forward(X)
+    ref = net.backward(tr, d, input_grad=True)
+    for _ in range(2):  # the second pass reuses the buffers
+        zw, trw = net.forward(X, workspace=ws)
+        back = net.backward(trw, d, input_grad=True, workspace=ws)
+        np.testing.assert_array_equal(zw, z)
+        np.testing.assert_array_equal(back.theta, ref.theta)
+        np.testing.assert_array_equal(back.input, ref.input)
+    for p, i in shared:  # the Trace holds x = σ(z) where z was
+        np.testing.assert_array_equal(trw.values[p], tr.values[i])
+
+
+def test_in_place_activations():
+    get = ffnn.get_activation
+    assert get("relu").in_place and get("identity").in_place and get("leaky_relu").in_place
+    assert not ACTIVATIONS["leaky_relu"](alpha=-0.1).in_place
+    assert not any(get(n).in_place for n in ("tanh", "sigmoid", "elu", "gelu", "softplus"))
+
+
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_activation_out_arguments(name):
     act = ffnn.get_activation(name)
@@ -62,6 +115,9 @@ def test_activation_out_arguments(name):
     np.testing.assert_array_equal(x, act.sigma(z))
     buf = np.full_like(z, np.nan)
     np.testing.assert_array_equal(act.backward(z, x, g, buf), act.backward(z, x, g))
+    g2 = g.copy()  # a message overwritten in place (Workspace(in_place=True))
+    assert act.backward(z, x, g2, g2) is g2
+    np.testing.assert_array_equal(g2, act.backward(z, x, g))
     np.testing.assert_allclose(act.backward(z, x, g), act.dsigma(z) * g, rtol=1e-6, atol=1e-7)
 
 

@@ -256,6 +256,21 @@ def test_one_off_buffers_are_reused_safely(act, dtype):
     np.testing.assert_array_equal(C.hvp(vs[0]), kept)
 
 
+def test_one_off_buffers_follow_the_activations():
+    """The one-off buffers of a relu net work in place: a tanh net of the same widths in turn
+    (whose z must be kept) gets buffers of its own, and both equal a kept Curvature's."""
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((N, 3))
+    y = rng.integers(0, 2, N)
+    nets = [ffnn.mlp([3, 5, 4, 2], a, output="softmax", rng=0, dtype=np.float64)
+            for a in ("relu", "tanh", "leaky_relu")]  # fmt: skip
+    for _ in range(2):
+        for net in nets:
+            v = rng.standard_normal(net.n_params)
+            ref = Curvature(net, X, y, "cross_entropy").hvp(v)
+            np.testing.assert_array_equal(hvp(net, X, y, "cross_entropy", v), ref)
+
+
 def test_chunked_jvp_and_products_with_reused_scratch():
     """Chunks share the R-pass scratch arrays; jvp must still return every chunk's rows."""
     rng = np.random.default_rng(6)

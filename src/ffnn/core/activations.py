@@ -63,6 +63,10 @@ class Activation:
     #: the scale σ' is compared with when judging saturation: max_z σ'(z) (1 for relu, tanh,
     #: leaky_relu, …; 1/4 for the sigmoid); 1 unless given
     max_dsigma: float = field(default=1.0, repr=False)
+    #: x = σ(z) may be written over z (``Workspace(in_place=True)``): σ keeps the sign of z and
+    #: σ' depends on that sign alone, so σ' read from x is σ'(z), and σ'' = 0 (relu, the
+    #: identity, leaky relu with α ≥ 0)
+    in_place: bool = field(default=False, repr=False)
 
     def __call__(self, z: Array) -> Array:
         return self.sigma(z)
@@ -86,9 +90,10 @@ class Activation:
         return self.d2sigma(z, x=x) if self.fused else self.d2sigma(z)
 
     def backward(self, z: Array, x: Array, g: Array, out: Array | None = None) -> Array:
-        """σ'(z) ⊙ g, with x = σ(z) already computed; shapes (batch, n); into ``out`` if given."""
-        if not self.fused:  # a user's σ' may hand out an array it keeps: never write into it
-            return np.multiply(self.dsigma(z), g, out=out)
+        """σ'(z) ⊙ g, with x = σ(z) already computed; shapes (batch, n); into ``out`` if given
+        (``out`` may be g itself: a workspace whose messages are overwritten in place)."""
+        if not self.fused or out is g:  # a user's σ' may hand out an array it keeps: never
+            return np.multiply(self.dsigma(z), g, out=out)  # write into it
         d = self.dsigma(z, x, out)
         d *= g
         return d
@@ -148,7 +153,9 @@ def _leaky_relu(alpha: float) -> Activation:
         np.copyto(d, 1, where=z > 0)
         return d
 
-    return Activation("leaky_relu", sigma, dsigma, _zeros, (alpha,), True, True)
+    return Activation(
+        "leaky_relu", sigma, dsigma, _zeros, (alpha,), True, True, in_place=alpha >= 0
+    )
 
 
 # --- tanh -----------------------------------------------------------------------------------
@@ -257,13 +264,15 @@ def _neg_sin(z, x=None, out=None):
     return np.negative(np.sin(z), out=out)
 
 
-def _builtin(name, sigma, dsigma, d2sigma, piecewise_linear=False, gauss=None):
-    return lambda: Activation(name, sigma, dsigma, d2sigma, (), True, piecewise_linear, gauss)
+def _builtin(name, sigma, dsigma, d2sigma, piecewise_linear=False, gauss=None, in_place=False):
+    return lambda: Activation(
+        name, sigma, dsigma, d2sigma, (), True, piecewise_linear, gauss, in_place=in_place
+    )
 
 
 ACTIVATIONS: dict[str, Callable[..., Activation]] = {
-    "identity": _builtin("identity", _identity, _ones, _zeros, True, _gauss.identity_gauss),
-    "relu": _builtin("relu", _relu, _drelu, _zeros, True, _gauss.relu_gauss),
+    "identity": _builtin("identity", _identity, _ones, _zeros, True, _gauss.identity_gauss, True),
+    "relu": _builtin("relu", _relu, _drelu, _zeros, True, _gauss.relu_gauss, True),
     "leaky_relu": lambda alpha=0.01: replace(
         _leaky_relu(alpha), gauss=_gauss.leaky_relu_gauss(alpha)
     ),

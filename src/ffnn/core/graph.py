@@ -106,9 +106,15 @@ class Workspace:
     workspace. ``values[i]``: (batch, dim_i), the value of node i; ``sends[i]``: (batch, dim of
     its input), what a one-input node i sends back; ``delta``: (batch, n_out), for the loss.
     Nodes whose layers cannot write into a buffer (Add's backward, Concat's) simply ignore it.
+
+    ``in_place``: an activation node whose σ allows it (``Activation.in_place``: relu, the
+    identity, leaky relu with α ≥ 0) writes x = σ(z) over z when it is z's only consumer, and
+    its message σ'(z) ⊙ g over g when one node sends it g: a smaller working set, for passes
+    that read the layers' caches only (the one-off Hessian-vector product). Such a Trace then
+    holds x where it would hold z.
     """
 
-    def __init__(self, net: Network, batch: int):
+    def __init__(self, net: Network, batch: int, *, in_place: bool = False):
         def buffer(dim: int) -> np.ndarray:
             return np.empty((batch, dim), dtype=net.dtype)
 
@@ -119,6 +125,31 @@ class Workspace:
             for ps in net._parents
         ]
         self.delta = buffer(net.output_node.dim)
+        if in_place:
+            self._overwrite(net)
+
+    @staticmethod
+    def in_place_nodes(net: Network) -> tuple[bool, ...]:
+        """Per node, whether ``in_place`` may overwrite its input with its value."""
+        return tuple(
+            type(n.layer) is Act and n.layer.activation.in_place and len(ps) == 1 and ps[0] != 0
+            for n, ps in zip(net.nodes, net._parents, strict=True)
+        )
+
+    def _overwrite(self, net: Network) -> None:
+        """Share the buffers of the in-place activation nodes (values in topological order,
+        sends in reverse: a chain of such nodes ends up in one buffer)."""
+        users: list[list[int]] = [[] for _ in net.nodes]
+        for i, ps in enumerate(net._parents):
+            for p in ps:
+                users[p].append(i)
+        ok = self.in_place_nodes(net)
+        for i in range(1, len(net.nodes)):
+            if ok[i] and users[net._parents[i][0]] == [i]:
+                self.values[i] = self.values[net._parents[i][0]]
+        for i in reversed(range(1, len(net.nodes))):
+            if ok[i] and len(users[i]) == 1 and self.sends[users[i][0]] is not None:
+                self.sends[i] = self.sends[users[i][0]]
 
 
 @dataclass
