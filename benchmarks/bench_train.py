@@ -22,7 +22,10 @@ Columns: samples/s, GFLOP/s counted as 6·p·n per epoch (2pn forward, 4pn backw
 ffnn to each peer, ffnn's fraction of the limit, and the process's CPU seconds per epoch. On a
 loaded machine the wall-clock limit (best of 20 single steps) is biased against whole epochs; the
 fraction in CPU seconds (a whole epoch of the limit's products, process_time) is the robust one
-at one thread. JAX peers: ``jax step`` (a jitted step from a Python loop) and ``jax scan`` (the
+at one thread. Beside the fraction of the limit and the NumPy fit's ratio to the core step
+(ratios of medians, which decide), the verdicts print the median of each repeat's own ratio:
+the two times of a repeat are taken seconds apart, so a load that changes between repeats
+cancels in it. JAX peers: ``jax step`` (a jitted step from a Python loop) and ``jax scan`` (the
 epoch as one jitted lax.scan); XLA's pool is sized by the affinity while its client starts.
 ``--busy`` adds a competing spin loop pinned to the first core and an ``ffnn auto`` runner
 (``fit(threads=None)``) beside ``ffnn`` (``fit(threads=--threads)``).
@@ -311,8 +314,23 @@ def _time_config(name, n, repeats, args):
     med["limit"] = statistics.median(best_limit)
     med.update({f"cpu:{k}": statistics.median(v) for k, v in cpu.items()})
     med["cpu:limit epoch"] = med["cpu:limit"]
+    med.update(_paired(times, best_limit))
     imed = {k: statistics.median(v) for k, v in itimes.items()}
     return med, imed, infos
+
+
+def _paired(times: dict, best_limit: list) -> dict:
+    """Medians of the repeats' own ratios (each repeat's two times taken seconds apart, so a
+    change of load between repeats cancels): "pair:limit" the limit over ffnn, "pair:core" the
+    core step over the NumPy fit. Printed beside the ratios of the medians, which decide."""
+    out = {}
+    if "ffnn" in times:
+        pairs = zip(best_limit, times["ffnn"], strict=True)
+        out["pair:limit"] = statistics.median(b / t for b, t in pairs)
+    if "ffnn numpy" in times and "ffnn core" in times:
+        pairs = zip(times["ffnn core"], times["ffnn numpy"], strict=True)
+        out["pair:core"] = statistics.median(c / f for c, f in pairs)
+    return out
 
 
 def _verdict(name, med, skl_dtype) -> str:
@@ -328,13 +346,17 @@ def _verdict(name, med, skl_dtype) -> str:
     frac = med["limit"] / f
     cfrac = med["cpu:limit"] / med["cpu:ffnn"]
     goal = f" (target {100 * tl:.0f}%: {_ok(frac, tl)}; in CPU s {_ok(cfrac, tl)})" if tl else ""
-    parts.append(f"of limit {100 * frac:.0f}%, in CPU seconds {100 * cfrac:.0f}%{goal}")
+    parts.append(
+        f"of limit {100 * frac:.0f}%, in CPU seconds {100 * cfrac:.0f}%{goal}, median of the "
+        f"repeats' ratios {100 * med['pair:limit']:.0f}%"
+    )
     if "ffnn numpy" in med:
         fn = med["cpu:limit"] / med["cpu:ffnn numpy"]
         r = med["ffnn core"] / med["ffnn numpy"]
         parts.append(
             f"NumPy fit: {100 * fn:.0f}% of limit in CPU s, {r:.2f}x the core step's speed "
-            f"(target >= {CORE_TARGET}: {_ok(r, CORE_TARGET)})"
+            f"(target >= {CORE_TARGET}: {_ok(r, CORE_TARGET)}; median of the repeats' ratios "
+            f"{med['pair:core']:.2f}x)"
         )
     if "ffnn auto" in med:
         parts.append(f"threads=None (auto) {med['ffnn'] / med['ffnn auto']:.2f}x threads=n")
@@ -378,7 +400,7 @@ def main() -> None:
             kernels = kernels or _kernels_line(infos)
             layouts.append(f"{name} {infos.get('limit', {}).get('layout', '?')}")
             for k, t in med.items():
-                if not k.startswith("cpu:"):
+                if ":" not in k:  # not cpu:… or pair:…
                     gf = 6.0 * p * n / t / 1e9
                     rows.append((name, k, n / t, gf, med["ffnn"], t, med[f"cpu:{k}"]))
             for k, t in imed.items():

@@ -19,6 +19,7 @@ def test_a_tiny_run_prints_every_runner_and_the_verdicts():
     assert "OpenBLAS kernels per runner:" in text
     assert "the limit's layout (the faster here): tiny " in text
     assert "targets:\n  tiny   " in text and "of limit" in text
+    assert "median of the repeats' ratios" in text
 
 
 def test_an_unknown_config_is_refused():
@@ -50,3 +51,11 @@ def test_repeats_are_as_given_else_per_config():
     bt = _bench_module()
     assert bt.repeats_for("tiny", 2, False) == 2 and bt.repeats_for("wide", None, True) == 3
     assert bt.repeats_for("small", None, False) > bt.repeats_for("wide", None, False) == 5
+
+
+def test_paired_ratios_are_the_medians_of_each_repeats_ratio():
+    bt = _bench_module()
+    times = {"ffnn": [1.0, 2.0, 4.0], "ffnn core": [1.0, 3.0, 2.0], "ffnn numpy": [2.0, 3.0, 1.0]}
+    pairs = bt._paired(times, [0.9, 1.0, 3.6])  # the limit: 0.9, 0.5, 0.9 of ffnn
+    assert pairs == {"pair:limit": 0.9, "pair:core": 1.0}  # core/numpy: 0.5, 1.0, 2.0
+    assert bt._paired({"ffnn": [1.0]}, [0.5]) == {"pair:limit": 0.5}
