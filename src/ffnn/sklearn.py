@@ -778,23 +778,11 @@ class _BaseFFNN(BaseEstimator):
         return self.solver != "lbfgs"
 
 
-class FFNNClassifier(ClassifierMixin, _BaseFFNN):
-    """A feed-forward network classifier with MLPClassifier's parameters, trained by ffnn.
-
-    The network is z^(1) = W^(1) x + b^(1), x^(l) = σ(z^(l)), …, f(x) = φ_out(z^(L+1)) with
-    the hidden widths ``hidden_layer_sizes``. Multiclass targets get a softmax output and
-    cross-entropy; binary and multi-label targets one sigmoid output per label and binary
-    cross-entropy, as in scikit-learn. Labels may be any hashable values (``classes_`` holds them
-    sorted); y may be a 2-D 0/1 indicator matrix for multi-label classification. Training is
-    :func:`ffnn.fit` for the stochastic solvers, or SciPy's L-BFGS-B on the flat θ.
-
-    Every parameter of :class:`sklearn.neural_network.MLPClassifier` is accepted with the same
-    name, default and meaning, so ``from ffnn.sklearn import FFNNClassifier as MLPClassifier``
-    is a one-line switch; the parameters after ``max_fun`` are ffnn's additions.
-
-    Parameters
-    ----------
-    hidden_layer_sizes : int or sequence of int, default (100,)
+# --- the docstrings' shared sections ------------------------------------------------------------
+# Both estimators take MLPClassifier's and MLPRegressor's common parameters and have the same
+# fitted attributes: written once here, put into each class docstring by ``_shared_docs``.
+_DOCS = {
+    "parameters": """hidden_layer_sizes : int or sequence of int, default (100,)
         The hidden widths n_1, …, n_L; the ith element is the number of units of the ith
         hidden layer. The input width n_0 and output width n_{L+1} come from the data.
     activation : str or sequence of str, default "relu"
@@ -844,9 +832,9 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
     nesterovs_momentum : bool, default True
         Nesterov's momentum for ``solver="sgd"`` when ``momentum > 0``.
     early_stopping : bool, default False
-        Hold out ``validation_fraction`` of the training data (stratified for a classifier),
-        stop when its score stops improving (see ``tol``) and restore the weights of the best
-        epoch.
+        Hold out ``validation_fraction`` of the training data (stratified by class for the
+        classifier), stop when its score stops improving (see ``tol``) and restore the weights
+        of the best epoch.
     validation_fraction : float, default 0.1
         The share held out for early stopping, in (0, 1).
     beta_1, beta_2 : float, default 0.9 and 0.999
@@ -856,11 +844,8 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
     n_iter_no_change : int, default 10
         Epochs without an improvement of more than ``tol`` before stopping.
     max_fun : int, default 15000
-        The maximum number of loss evaluations of "lbfgs".
-    loss : {"log_loss", "mse"}, default "log_loss"
-        "log_loss" is cross-entropy (softmax, multiclass) or binary cross-entropy (sigmoid
-        outputs); "mse" is the notes' 1/n Σ‖y − f‖² on the one-hot targets, same outputs.
-    schedule : str, dict, callable or None, default None
+        The maximum number of loss evaluations of "lbfgs".""",
+    "ffnn_parameters": """schedule : str, dict, callable or None, default None
         An ffnn schedule s(t) multiplying η at step t ("cosine", "warmup+cosine", "step",
         "exponential", …; see :func:`ffnn.train.get_schedule`), for any stochastic solver.
     init : "auto", str, float, dict or ffnn.Init, default "auto"
@@ -875,13 +860,8 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
         else float64), as scikit-learn does; "float32" is about twice as fast. Predictions are
         float64 in every mode.
     optimizer_params : dict or None, default None
-        Further hyperparameters of the ffnn optimizer (rho, weight_decay, clip_norm, …).
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,), or list of such arrays for multi-label y
-        The class labels, sorted.
-    n_features_in_ : int
+        Further hyperparameters of the ffnn optimizer (rho, weight_decay, clip_norm, …).""",
+    "attributes": """n_features_in_ : int
         The number of input columns n_0 seen by ``fit``.
     feature_names_in_ : ndarray of str, shape (n_0,)
         The column names of X, when X had string column names (a DataFrame).
@@ -891,7 +871,7 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
         The per-epoch records of the last ``fit`` or ``partial_fit`` (loss, validation score,
         gradient norm, step size, time).
     coefs_ : list of ndarray
-        ``coefs_[l]`` is W^(l+1)ᵀ: (n_l, n_{l+1}), MLPClassifier's layout; a view into θ.
+        ``coefs_[l]`` is W^(l+1)ᵀ: (n_l, n_{l+1}), scikit-learn's layout; a view into θ.
     intercepts_ : list of ndarray
         ``intercepts_[l]`` is b^(l+1): (n_{l+1},); a view into θ.
     loss_ : float
@@ -911,7 +891,46 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
     n_outputs_ : int
         n_{L+1}, the number of outputs.
     n_layers_ : int
-        L + 2: the input, the hidden and the output layer.
+        L + 2: the input, the hidden and the output layer.""",
+}
+
+
+def _shared_docs(cls):
+    """The class with ``%(parameters)s``, ``%(ffnn_parameters)s`` and ``%(attributes)s`` in
+    its docstring replaced by the shared sections (``python -OO`` strips docstrings: kept None)."""
+    if cls.__doc__:
+        cls.__doc__ = cls.__doc__ % _DOCS
+    return cls
+
+
+@_shared_docs
+class FFNNClassifier(ClassifierMixin, _BaseFFNN):
+    """A feed-forward network classifier with MLPClassifier's parameters, trained by ffnn.
+
+    The network is z^(1) = W^(1) x + b^(1), x^(l) = σ(z^(l)), …, f(x) = φ_out(z^(L+1)) with
+    the hidden widths ``hidden_layer_sizes``. Multiclass targets get a softmax output and
+    cross-entropy; binary and multi-label targets one sigmoid output per label and binary
+    cross-entropy, as in scikit-learn. Labels may be any hashable values (``classes_`` holds them
+    sorted); y may be a 2-D 0/1 indicator matrix for multi-label classification. Training is
+    :func:`ffnn.fit` for the stochastic solvers, or SciPy's L-BFGS-B on the flat θ.
+
+    Every parameter of :class:`sklearn.neural_network.MLPClassifier` is accepted with the same
+    name, default and meaning, so ``from ffnn.sklearn import FFNNClassifier as MLPClassifier``
+    is a one-line switch; the parameters after ``max_fun`` are ffnn's additions.
+
+    Parameters
+    ----------
+    %(parameters)s
+    loss : {"log_loss", "mse"}, default "log_loss"
+        "log_loss" is cross-entropy (softmax, multiclass) or binary cross-entropy (sigmoid
+        outputs); "mse" is the notes' 1/n Σ‖y − f‖² on the one-hot targets, same outputs.
+    %(ffnn_parameters)s
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,), or list of such arrays for multi-label y
+        The class labels, sorted.
+    %(attributes)s
     out_activation_ : str
         φ_out: "softmax", "logistic" or "identity".
 
@@ -1141,6 +1160,7 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
         return tags
 
 
+@_shared_docs
 class FFNNRegressor(RegressorMixin, _BaseFFNN):
     """A feed-forward network regressor with MLPRegressor's parameters, trained by ffnn.
 
@@ -1159,119 +1179,12 @@ class FFNNRegressor(RegressorMixin, _BaseFFNN):
         "squared_error" is scikit-learn's half squared error 1/(2n) Σ‖y − f‖²; "poisson"
         scikit-learn's half Poisson deviance with the log link μ = exp(z) (targets y ≥ 0);
         "mse" the notes' 1/n Σ‖y − f‖² (twice that); "mae" and "huber" are ffnn's.
-    hidden_layer_sizes : int or sequence of int, default (100,)
-        The hidden widths n_1, …, n_L; the ith element is the number of units of the ith
-        hidden layer. The input width n_0 and output width n_{L+1} come from the data.
-    activation : str or sequence of str, default "relu"
-        σ of the hidden layers: "identity", "logistic" (= "sigmoid"), "tanh", "relu", or any
-        ffnn activation ("leaky_relu", "elu", "gelu", "softplus", "erf", …); a list gives one
-        name per hidden layer (ffnn extension).
-    solver : str or ffnn.train.Optimizer, default "adam"
-        "adam", "sgd" (with ``momentum`` and ``nesterovs_momentum``) or "lbfgs" (SciPy's
-        L-BFGS-B on the flat θ, full batch), as in scikit-learn; ffnn adds "gd" (plain SGD, no
-        momentum), "momentum", "nesterov", "rmsprop" and "adamw", or an Optimizer object that
-        carries its own learning rate and schedule.
-    alpha : float, default 1e-4
-        Strength of the L2 penalty on the weights W^(l) (not the biases): each step adds
-        α W / B to ∂L/∂W, B the nominal batch size, as in scikit-learn.
-    batch_size : int, "auto" or None, default "auto"
-        Examples per step: "auto" is min(200, n_train); an int is clipped to [1, n_train] (with
-        a warning); None is full-batch gradient descent (ffnn extension). Unused by "lbfgs".
-    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
-        The step-size rule for ``solver="sgd"``, exactly as in scikit-learn: constant η;
-        η_t = η / (t + 1)^power_t with t the samples seen; or η divided by 5 each time the
-        stopping rule fires (stop when η ≤ 1e-6). Ignored by the other solvers; ``schedule``
-        gives any solver a schedule.
-    learning_rate_init : float, default 1e-3
-        The initial step size η (not used by "lbfgs").
-    power_t : float, default 0.5
-        The exponent of "invscaling".
-    max_iter : int, default 200
-        The maximum number of epochs (stochastic solvers) or of iterations ("lbfgs").
-    shuffle : bool, default True
-        Draw a new order of the training examples every epoch.
-    random_state : int, numpy.random.RandomState or None, default None
-        An int seeds the ``numpy.random.Generator`` that draws the initial θ, the validation
-        split and the shuffling, in that order, so a fit is reproducible; a RandomState gives
-        that generator its seed; None draws fresh entropy.
-    tol : float, default 1e-4
-        Tolerance of the stopping rule: without early stopping, stop when the training loss has
-        not fallen below ``best_loss_ - tol`` for more than ``n_iter_no_change`` epochs; with
-        it, when the validation score has not risen above ``best_validation_score_ + tol``.
-        For "lbfgs", the gradient tolerance.
-    verbose : bool, default False
-        Print the loss (and validation score) after every epoch.
-    warm_start : bool, default False
-        ``fit`` continues from the previous ``network_`` (same architecture) instead of a new
-        initialization.
-    momentum : float, default 0.9
-        Momentum of ``solver="sgd"``, in [0, 1].
-    nesterovs_momentum : bool, default True
-        Nesterov's momentum for ``solver="sgd"`` when ``momentum > 0``.
-    early_stopping : bool, default False
-        Hold out ``validation_fraction`` of the training data,
-        stop when its score stops improving (see ``tol``) and restore the weights of the best
-        epoch.
-    validation_fraction : float, default 0.1
-        The share held out for early stopping, in (0, 1).
-    beta_1, beta_2 : float, default 0.9 and 0.999
-        Adam's decay rates of the first and second moment estimates, in [0, 1).
-    epsilon : float, default 1e-8
-        Adam's ε (here outside the bias correction, m̂ / (√v̂ + ε)).
-    n_iter_no_change : int, default 10
-        Epochs without an improvement of more than ``tol`` before stopping.
-    max_fun : int, default 15000
-        The maximum number of loss evaluations of "lbfgs".
-    schedule : str, dict, callable or None, default None
-        An ffnn schedule s(t) multiplying η at step t ("cosine", "warmup+cosine", "step",
-        "exponential", …; see :func:`ffnn.train.get_schedule`), for any stochastic solver.
-    init : "auto", str, float, dict or ffnn.Init, default "auto"
-        The initialization of W and b: "auto" is MLPClassifier's (Glorot uniform,
-        W ~ U(±√(6 / (n_in + n_out))), zero biases); a scheme name ("he", "lecun", "glorot"),
-        a number C_W (Var W = C_W / n_in), a dict of :class:`ffnn.Init` fields, or an Init.
-    parameterization : {"standard", "ntk"} or None, default None
-        The NTK parameterization scales each layer's output by 1/√n_in instead of the weights
-        (the lab's infinite-width theory); None keeps the one of ``init``.
-    dtype : {"float32", "float64"} or None, default None
-        The float type of θ and of the computation: None follows X (float32 when X is float32,
-        else float64), as scikit-learn does; "float32" is about twice as fast. Predictions are
-        float64 in every mode.
-    optimizer_params : dict or None, default None
-        Further hyperparameters of the ffnn optimizer (rho, weight_decay, clip_norm, …).
+    %(parameters)s
+    %(ffnn_parameters)s
 
     Attributes
     ----------
-    n_features_in_ : int
-        The number of input columns n_0 seen by ``fit``.
-    feature_names_in_ : ndarray of str, shape (n_0,)
-        The column names of X, when X had string column names (a DataFrame).
-    network_ : ffnn.Network
-        The trained network: ``network_(X)`` is f(x), and every lab tool applies to it.
-    history_ : ffnn.History
-        The per-epoch records of the last ``fit`` or ``partial_fit`` (loss, validation score,
-        gradient norm, step size, time).
-    coefs_ : list of ndarray
-        ``coefs_[l]`` is W^(l+1)ᵀ: (n_l, n_{l+1}), MLPClassifier's layout; a view into θ.
-    intercepts_ : list of ndarray
-        ``intercepts_[l]`` is b^(l+1): (n_{l+1},); a view into θ.
-    loss_ : float
-        The training loss of the last epoch (penalty included, scikit-learn's definition).
-    loss_curve_ : list of float
-        The training loss of every epoch (stochastic solvers).
-    best_loss_ : float or None
-        The lowest training loss seen (None with early stopping).
-    validation_scores_ : list of float or None
-        The validation score of every epoch, with early stopping (else None).
-    best_validation_score_ : float or None
-        The best validation score, with early stopping (else None).
-    n_iter_ : int
-        The number of epochs (or L-BFGS iterations) run.
-    t_ : int
-        The number of training samples seen (epochs × n_train for the stochastic solvers).
-    n_outputs_ : int
-        n_{L+1}, the number of outputs.
-    n_layers_ : int
-        L + 2: the input, the hidden and the output layer.
+    %(attributes)s
     out_activation_ : str
         φ_out: "identity", or "exp" for ``loss="poisson"`` (``predict`` returns μ = exp(z)).
 

@@ -545,3 +545,24 @@ def test_half_squared_error_is_half_of_mse_bit_for_bit(dtype):
         assert value == want_value
         np.testing.assert_array_equal(delta, r / 37)
         assert delta.dtype == dtype
+
+
+@pytest.mark.parametrize("cls", [FFNNClassifier, FFNNRegressor])
+def test_docstring_documents_every_parameter_and_attribute(cls):
+    """The shared sections are put into both docstrings: every __init__ parameter and every
+    fitted attribute has its entry, and no placeholder is left."""
+    import inspect
+    import re
+
+    def entries(section: str) -> set[str]:  # "beta_1, beta_2 : float" names two
+        text = doc.split(f"{section}\n    {'-' * len(section)}\n")[1].split("\n\n")[0]
+        heads = re.findall(r"^    (\w[\w, ]*) :", text, flags=re.M)
+        return {name for head in heads for name in head.split(", ")}
+
+    doc = cls.__doc__
+    assert "%(" not in doc
+    params = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    assert entries("Parameters") == params
+    attrs = entries("Attributes")
+    assert {"n_features_in_", "network_", "coefs_", "n_iter_", "out_activation_"} <= attrs
+    assert ("classes_" in attrs) == (cls is FFNNClassifier)
