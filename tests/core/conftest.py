@@ -12,19 +12,10 @@ import numpy as np
 import pytest
 
 from ffnn import Act, Add, Concat, Dense, Input, Network
+from ffnn.core.activations import ACTIVATIONS as BUILTIN_ACTIVATIONS
 
-ALL_ACTIVATIONS = (
-    "identity",
-    "relu",
-    "leaky_relu",
-    "tanh",
-    "sigmoid",
-    "softplus",
-    "elu",
-    "gelu",
-    "erf",
-    "sin",
-)
+# every built-in σ (the list of their names: tests/core/test_activations.py)
+ALL_ACTIVATIONS = tuple(BUILTIN_ACTIVATIONS)
 
 
 def fd_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:

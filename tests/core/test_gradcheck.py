@@ -17,20 +17,11 @@ from ffnn import (
     gradient_check,
     mlp,
 )
+from ffnn.core.activations import ACTIVATIONS as BUILTIN_ACTIVATIONS
 
 TOL = 1e-6
-ACTS = [
-    "identity",
-    "relu",
-    "leaky_relu",
-    "tanh",
-    "sigmoid",
-    "softplus",
-    "elu",
-    "gelu",
-    "erf",
-    "sin",
-]
+# every built-in σ (the list of their names: tests/core/test_activations.py)
+ACTS = tuple(BUILTIN_ACTIVATIONS)
 
 
 def _data(n_in=3, n_out=2, n=5, seed=0, kind="regression"):

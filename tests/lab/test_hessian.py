@@ -7,6 +7,7 @@ import pytest
 
 import ffnn
 from ffnn import Act, Add, Concat, Dense, Init, Input, Network
+from ffnn.core.activations import ACTIVATIONS as BUILTIN_ACTIVATIONS
 from ffnn.errors import FFNNError
 from ffnn.lab.hessian import (
     Curvature,
@@ -19,18 +20,8 @@ from ffnn.lab.hessian import (
     loss_hvp_z,
 )
 
-ACTIVATIONS = [
-    "identity",
-    "relu",
-    "leaky_relu",
-    "tanh",
-    "sigmoid",
-    "softplus",
-    "elu",
-    "gelu",
-    "erf",
-    "sin",
-]
+# every built-in σ (the list of their names: tests/core/test_activations.py)
+ACTIVATIONS = tuple(BUILTIN_ACTIVATIONS)
 
 N = 12
 
