@@ -8,6 +8,7 @@ import pytest
 import ffnn
 from ffnn import Act, Add, Concat, Dense, Init, Input, Network
 from ffnn.core.activations import ACTIVATIONS as BUILTIN_ACTIVATIONS
+from ffnn.core.graph import Workspace
 from ffnn.errors import FFNNError
 from ffnn.lab.hessian import (
     Curvature,
@@ -260,6 +261,29 @@ def test_one_off_buffers_follow_the_activations():
             v = rng.standard_normal(net.n_params)
             ref = Curvature(net, X, y, "cross_entropy").hvp(v)
             np.testing.assert_array_equal(hvp(net, X, y, "cross_entropy", v), ref)
+
+
+def test_one_off_in_place_buffers_on_a_dag():
+    """The in-place buffers where a relu's z has two readers, after relu after relu, with
+    leaky relus of α < 0 (kept apart) and α > 0 (in place), and a relu as the output node."""
+    x = Input(3)
+    d = Dense(5)(x)
+    fan = Add()(Act("relu")(d), Act("tanh")(d))
+    twice = Act("relu")(Act("relu")(Dense(4)(fan)))
+    neg = Act(BUILTIN_ACTIVATIONS["leaky_relu"](alpha=-0.5))(Dense(4)(twice))
+    pos = Act("leaky_relu")(Dense(4)(neg))
+    out = Act("relu")(Dense(2)(Concat()(pos, twice)))
+    net = Network(x, out, rng=2, dtype=np.float64, init=Init(C_b=0.1))
+    ws = Workspace(net, 11, in_place=True)
+    shared = [i for i, ps in enumerate(net._parents) if ps and ws.values[i] is ws.values[ps[0]]]
+    assert len(shared) == 4  # the two relus after Add, the leaky relu of α > 0, the output
+    rng = np.random.default_rng(9)
+    X, t = rng.standard_normal((11, 3)), rng.standard_normal((11, 2))
+    for _ in range(2):
+        v = rng.standard_normal(net.n_params)
+        ref = Curvature(net, X, t, "mse").hvp(v)
+        np.testing.assert_array_equal(hvp(net, X, t, "mse", v), ref)
+        assert _rel(ref, _fd_hvp(net, X, t, "mse", v)) < 1e-6
 
 
 def test_chunked_jvp_and_products_with_reused_scratch():
