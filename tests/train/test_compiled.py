@@ -604,54 +604,6 @@ def test_shares_on_one_thread_diverge_like_the_numpy_path(two_threads, alone):
     assert results[0] == results[1] and alone[-1] == (2, True)
 
 
-def test_a_lost_core_is_remembered_by_the_next_fits_for_a_while(two_threads, monkeypatch):
-    """After a run went on alone, the next fit's runs take their shares on one thread from the
-    first step (no slow steps needed: SLOW_NS set out of reach), with the bits of two threads;
-    once LOST_MEMORY_NS has passed they split again, with the sums of waits started afresh."""
-    runs = []
-    run = C.Epochs.run
-
-    def spy(self, *args):
-        start = self.slow[3:5].copy()
-        out = run(self, *args)
-        runs.append((self.alone, self.threads, start))
-        return out
-
-    theta_2, h_2 = _run(CASES[-1], True, np.float64, threads=2)
-    with monkeypatch.context() as m:
-        _all_steps_slow(m)
-        _run(CASES[-1], True, np.float64, threads=2, epochs=1)
-    assert rows.lost_recently()
-    monkeypatch.setattr(C.Epochs, "run", spy)
-    monkeypatch.setattr(rows, "SLOW_NS", 10**12)  # nothing is that slow
-    theta_1, h_1 = _run(CASES[-1], True, np.float64, threads=2)
-    assert runs and all(r[:2] == (True, 1) for r in runs)
-    np.testing.assert_array_equal(theta_1, theta_2)
-    assert h_1["train_loss"] == h_2["train_loss"]
-    runs.clear()
-    monkeypatch.setattr(rows, "LOST_MEMORY_NS", 0)  # the memory has run out
-    assert not rows.lost_recently()
-    theta_0, _ = _run(CASES[-1], True, np.float64, threads=2)
-    assert runs and all(r[:2] == (False, 2) for r in runs)
-    np.testing.assert_array_equal(theta_0, theta_2)
-    # a long fit that starts alone splits again when the memory runs out, from fresh sums
-    monkeypatch.setattr(rows, "LOST_MEMORY_NS", 10**12)
-    rows.remember_lost()
-    calls, steps = [], C.Epochs._steps
-
-    def steps_spy(self, args, T, *rest):
-        calls.append((T, tuple(self.slow[3:5])))
-        if len(calls) == 3:
-            monkeypatch.setattr(rows, "LOST_MEMORY_NS", 0)
-        return steps(self, args, T, *rest)
-
-    monkeypatch.setattr(C.Epochs, "_steps", steps_spy)
-    theta_3, _ = _run(CASES[-1], True, np.float64, threads=2)
-    assert [T for T, _ in calls] == [1, 1, 1] + [2] * (len(calls) - 3)
-    assert calls[3][1] == (0, 0)
-    np.testing.assert_array_equal(theta_3, theta_2)
-
-
 def test_a_run_goes_on_alone_only_after_slow_steps(two_threads, monkeypatch):
     """Quiet threads never wait SLOW_NS in all (set to 1000 s): the run keeps its threads; with
     every wait counted as a lost core from the first step on, it goes on alone within the run."""

@@ -496,7 +496,7 @@ def steps(gemm, theta, prev, grads, offs, widths, acts, kind, X, Y, idx, s0, s1,
                 part[q, 1] = sgd_update_sum(cur, grads, eta, nxt, c0, c1)
                 part[q, 2] = not finite(part[q, 1]) and not finite_sum(grads, c0, c1)
             part[rank, 4] = waited + w  # this thread's wait in the step (ns), and its time
-            part[rank, 5] = now(clock, sync, rank) - t_step if T > 1 else 0  # (alone: unused)
+            part[rank, 5] = now(clock, sync, rank) - t_step
             waited = barrier(sync, T, rank, relax, clock)  # θ_{t+1} is whole
             if waited < 0:
                 status = 3
@@ -721,8 +721,7 @@ class Epochs:
         self.threads = 1  # the threads of the last run's last steps
         self.shares = 1  # the shares of a batch in the last run (ffnn.train.rows.row_threads)
         self.split = None  # the shares fixed by split_rows (BLAS held at one thread meanwhile)
-        self.alone = False  # the last run's shares went on one thread: its steps were slow on
-        # T threads (status 5), or another run's were lately (ffnn.train.rows.lost_recently)
+        self.alone = False  # the shares go on on one thread: steps were slow on T (status 5)
         self.slow = np.zeros(6, np.int64)  # limits, the sums of waits and time, the window
         self.check = False  # check each gathered row of X for non-finite entries (status 4)
 
@@ -761,8 +760,7 @@ class Epochs:
         computed (with shares, after status 1: the refused step's). The steps are cut into
         ``shares`` of the batch's examples or of each layer's units (``how``) by
         :func:`~ffnn.train.rows.split_of` (or ``split``), run on as many threads until a core
-        is lost to another process (then on this one: ``alone``, and from the start while the
-        process remembers that: :func:`ffnn.train.rows.lost_recently`)."""
+        is lost to another process (then on this one: ``alone``)."""
         t = trainer.state["step"]
         rates = np.array([self.rate(t + k) for k in range(s1 - s0)], dtype=np.float64)
         rates = rates.astype(trainer.theta.dtype)
@@ -785,14 +783,9 @@ class Epochs:
         args = [gemm, trainer.theta, trainer.prev, grads, self.offs, self.widths, self.acts,
                 self.kind, b.X, b.Y, idx, s0, s1, b.batch_size, rates, *buffers, self.bo,
                 self.out, self.check]  # fmt: skip
-        alone = S > 1 and _rows.lost_recently()  # a core lost lately: the shares on this one
-        if self.alone and not alone:  # that long ago: the threads again, with fresh sums
-            self.slow[3:5] = 0
-        self.alone = alone
-        T = 1 if S == 1 or alone else S
+        T = 1 if S == 1 or self.alone else S
         done, status = self._steps(args, T, S, how, threads)
         if status == 5:  # slow on T threads: the run's other steps on this one, the same shares
-            _rows.remember_lost()
             self.alone, T = True, 1
             args[11], args[14] = s0 + done, rates[done:]  # s0, rates
             more, status = self._steps(args, 1, S, how, threads)

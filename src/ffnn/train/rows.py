@@ -24,20 +24,13 @@ let run, and measures how long it waited. When another process holds a core, eve
 for the thread that lost it (measured: a one-epoch fit of 784-256-256-10 took 1.2 s instead of
 0.18 s on one thread, with two other processes busy): once the waits are a share of the time
 (:func:`lost_core`) the run goes on on one thread, which takes the S shares in turn — the same
-shares, sums and slices, so the same bits as on S threads (0.21 s in that case). The process
-remembers that verdict for ``LOST_MEMORY_NS``: a split run that starts within that time takes
-its shares on one thread from its first step (a fit called once an epoch, as a loop of
-``partial_fit`` calls or the lab's many short fits do, paid the slow steps before the verdict
-again at every call: 784-256-256-10 beside a busy core, 163–210 ms an epoch at two threads
-against 143–157 ms on one), and once that time has passed the threads are tried again, with
-fresh sums of waits (so a fit also finds its cores again when the other process is gone).
+shares, sums and slices, so the same bits as on S threads (0.21 s in that case).
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import time
 
 import numpy as np
 
@@ -49,8 +42,6 @@ __all__ = [
     "MIN_ROWS",
     "barrier",
     "lost_core",
-    "lost_recently",
-    "remember_lost",
     "blas_threads_fn",
     "row_threads",
     "relax_fn",
@@ -82,9 +73,6 @@ SLOW_NS = 1_000_000
 SLOW_AFTER_NS = 100_000_000
 SLOW_SHARE_PCT = 25
 SLOW_WINDOW_NS = 1_000_000_000
-#: how long the process remembers a lost core (:func:`lost_recently`)
-LOST_MEMORY_NS = 10_000_000_000
-_LOST_AT: list = [None]  # time.monotonic_ns() of the last run that went on alone
 # the barrier's counters, a cache line apart: arrivals, generation, abort flag; then per thread a
 # cache line for its clock readings
 COUNT, GEN, ABORT, CLOCKS = 0, 8, 16, 24
@@ -187,17 +175,6 @@ def lost_core(slow, part, T, waits, wall):
         waits, wall = waits / 2, wall / 2
     alone = T > 1 and wall >= slow[1] and waits > slow[0] and 100 * waits >= slow[2] * wall
     return waits, wall, alone
-
-
-def remember_lost() -> None:
-    """A split run went on on one thread (status 5): note when."""
-    _LOST_AT[0] = time.monotonic_ns()
-
-
-def lost_recently() -> bool:
-    """A split run of this process went on alone less than ``LOST_MEMORY_NS`` ago."""
-    t = _LOST_AT[0]
-    return t is not None and time.monotonic_ns() - t < LOST_MEMORY_NS
 
 
 def abort(sync: np.ndarray) -> None:

@@ -9,8 +9,7 @@ recipe 40-74 s per run with the BLAS default against ~4 s with one thread). So `
 path may still use every core this process may run on: :func:`split_threads`, the batch split
 among threads by examples (:mod:`ffnn.train.rows`) or, for a large network, each layer's units
 (:mod:`ffnn.train.units`); either goes on on one thread by itself when a core is taken by
-another process, and the runs that start in the next ``LOST_MEMORY_NS`` (10 s) start so
-(:func:`ffnn.train.rows.lost_recently`).
+another process.
 
 >>> with blas_threads("auto", net.n_params):
 ...     ...                                        # matrix products here use the chosen count
