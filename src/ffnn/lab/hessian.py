@@ -62,9 +62,10 @@ def _reused(net: Network, batch: int) -> tuple[Workspace, Workspace]:
     R-forward values and the R-messages. Fresh large arrays cost page faults (the allocator
     hands big blocks back to the system on free): a third of a one-off product's time at batch
     1,000. A kept Curvature allocates as usual (buffers of its own would hold more memory).
-    The relu layers of both passes work in place (``Workspace(in_place=True)``): 12 of 20
-    buffers at 784-256-256-10, and the product 5% faster against one gradient (the medians of
-    80 pairs' ratios 1.89–1.93 against 1.99–2.05, ``benchmarks/bench_hvp.py``'s shapes)."""
+    The relu layers of both passes work in place (``Workspace(in_place=True)``): 12 buffers
+    instead of 20 at 784-256-256-10, and the product about 5% faster against one gradient
+    (``benchmarks/bench_hvp.py``'s shapes, 80 products timed in turn with a gradient: the
+    medians of their ratios 1.90–1.97 against 2.01–2.07, in processes alternated)."""
     dims, in_place = tuple(n.dim for n in net.nodes), Workspace.in_place_nodes(net)
     sig = (dims, tuple(net._parents), in_place, net.dtype, batch)
     if getattr(_one_off, "sig", None) != sig:  # keep one size only: bounded memory
