@@ -19,7 +19,7 @@ def test_a_tiny_run_prints_every_runner_and_the_verdicts():
     assert "OpenBLAS kernels per runner:" in text
     assert "the limit's layout (the faster here): tiny " in text
     assert "targets:\n  tiny   " in text and "of limit" in text
-    assert "median of the repeats' ratios" in text
+    assert "as the median of the adjacent pairs' ratios" in text
 
 
 def test_an_unknown_config_is_refused():
@@ -41,10 +41,27 @@ def test_the_order_changes_so_a_runner_follows_several_others():
     bt = _bench_module()
     names = ["ffnn", "ffnn numpy", "ffnn core", "jax step", "torch", "limit"]
     orders = [bt._rotated(names, rep) for rep in range(15)]
-    assert orders[0] == names and all(sorted(o) == sorted(names) for o in orders)
+    assert orders[0] == ["ffnn", "limit", "ffnn numpy", "ffnn core", "jax step", "torch"]
+    assert all(sorted(o) == sorted(names) for o in orders)
     assert orders == [bt._rotated(names, rep) for rep in range(15)]  # the same in every run
-    before = {o[o.index("ffnn numpy") - 1] for o in orders if o[0] != "ffnn numpy"}
-    assert len(before) >= 4  # not always the compiled ffnn
+    first = [min(o.index("ffnn numpy"), o.index("ffnn core")) for o in orders]
+    before = {o[i - 1] for o, i in zip(orders, first, strict=True) if i > 0}
+    assert len(before) >= 3  # the glued pair follows several others
+
+
+def test_glued_runners_are_next_to_each_other_in_turn():
+    bt = _bench_module()
+    names = ["ffnn", "ffnn numpy", "ffnn core", "ffnn core 2", "jax step", "limit"]
+    for rep in range(12):
+        o = bt._rotated(names, rep)
+        i, j = o.index("ffnn"), o.index("limit")
+        assert abs(i - j) == 1 and (i < j) == (rep % 2 == 0)
+        k = o.index("ffnn numpy")
+        assert o[k : k + 3] == ["ffnn numpy", "ffnn core", "ffnn core 2"] or o[k - 2 : k + 1] == [
+            "ffnn core 2", "ffnn core", "ffnn numpy"]  # fmt: skip
+    # a glued runner that is not there leaves the others of its group together
+    o = bt._rotated(["ffnn core", "torch", "ffnn numpy"], 0)
+    assert o == ["ffnn numpy", "ffnn core", "torch"]  # in the group's order, at its place
 
 
 def test_repeats_are_as_given_else_per_config():
@@ -59,3 +76,5 @@ def test_paired_ratios_are_the_medians_of_each_repeats_ratio():
     pairs = bt._paired(times, [0.9, 1.0, 3.6])  # the limit: 0.9, 0.5, 0.9 of ffnn
     assert pairs == {"pair:limit": 0.9, "pair:core": 1.0}  # core/numpy: 0.5, 1.0, 2.0
     assert bt._paired({"ffnn": [1.0]}, [0.5]) == {"pair:limit": 0.5}
+    times["ffnn core 2"] = [2.0, 3.0, 8.0]  # the A/A check: core over core 2, 0.5, 1.0, 0.25
+    assert bt._paired(times, [0.9, 1.0, 3.6])["pair:aa"] == 0.5
