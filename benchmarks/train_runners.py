@@ -9,6 +9,8 @@ commands on stdin, one JSON line each on stdout:
 * ``epoch``  one timed epoch: {"t": wall seconds, "cpu": the process's CPU seconds (all threads)}
 * ``infer``  forward passes over the N examples in batches of INFER_BATCH: {"t": ...}
 * ``limit``  (the limit runner) the best of 20 single steps times the steps per epoch: {"t": ...}
+* ``numpy``  (the core step's runners) one epoch of the NumPy fit, built in the same process on
+  the same data: {"t": ...}
 
 One process per runner keeps the thread pools apart: inside one process, a runner that followed
 other threaded runners (torch's OpenMP pool, XLA's, a second OpenBLAS's) was slowed up to 10x by
@@ -324,6 +326,7 @@ def build(runner: str, name: str, n: int, threads: int):
         predict = net.predict
     elif runner in ("ffnn core", "ffnn core 2"):  # the second: bench_train's A/A check
         epoch = ffnn_core_epoch(widths, bs, X, y)
+        _, epoch.numpy = ffnn_fit_epoch(widths, bs, X, y, threads, False)  # the same process
     elif runner == "jax step":
         epoch = jax_step_epoch(widths, bs, X, y)
     elif runner == "jax scan":
@@ -380,6 +383,8 @@ def worker(runner: str, name: str, n: int, threads: int) -> None:
     epoch, predict, X, info = build(runner, name, n, threads)  # imports load the BLAS libraries
     with threadpool_limits(threads):  # then the limit reaches every one of them
         epoch()  # warm-up (JAX's compilation, Numba's cache, first-call buffers)
+        if hasattr(epoch, "numpy"):
+            epoch.numpy()
         info["openblas"] = _openblas()
         print("ready " + json.dumps(info), flush=True)
         for line in sys.stdin:
@@ -397,6 +402,8 @@ def worker(runner: str, name: str, n: int, threads: int) -> None:
                 out = {"t": time_once(infer)}
             elif cmd == "limit" and runner == "limit":
                 out = {"t": epoch.best()}
+            elif cmd == "numpy" and hasattr(epoch, "numpy"):
+                out = {"t": time_once(epoch.numpy)}
             else:
                 out = {"error": f"unknown command {cmd!r}"}
             print(json.dumps(out), flush=True)

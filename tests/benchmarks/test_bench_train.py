@@ -20,6 +20,7 @@ def test_a_tiny_run_prints_every_runner_and_the_verdicts():
     assert "the limit's layout (the faster here): tiny " in text
     assert "targets:\n  tiny   " in text and "of limit" in text
     assert "as the median of the adjacent pairs' ratios" in text
+    assert "as the median of the ratios of the two in one process, in turn" in text
 
 
 def test_an_unknown_config_is_refused():
@@ -78,3 +79,6 @@ def test_paired_ratios_are_the_medians_of_each_repeats_ratio():
     assert bt._paired({"ffnn": [1.0]}, [0.5]) == {"pair:limit": 0.5}
     times["ffnn core 2"] = [2.0, 3.0, 8.0]  # the A/A check: core over core 2, 0.5, 1.0, 0.25
     assert bt._paired(times, [0.9, 1.0, 3.6])["pair:aa"] == 0.5
+    # the core step and the NumPy fit in one process decide where they were timed there
+    inproc = [(1.0, 1.1), (2.0, 2.0), (3.0, 2.5)]  # core over numpy: 0.91, 1.0, 1.2
+    assert bt._paired(times, [0.9, 1.0, 3.6], inproc)["pair:core"] == 1.0
