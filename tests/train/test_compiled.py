@@ -146,6 +146,47 @@ def test_a_stop_between_chunks_resumes_to_the_same_bits(monkeypatch):
     assert ta.record(1) == tb.record(1)
 
 
+def test_with_a_progress_display_runs_last_about_report_s_and_give_the_same_bits():
+    """With a progress display the compiled runs are cut by time (REPORT_S at the last run's
+    pace, ``tick`` steps before the first) instead of every ``tick`` steps; each reports at its
+    end, and the bits are those of the run without a display."""
+    from ffnn.train import step as step_mod
+
+    X, y = _data([2, 8, 1], "identity", n=400)  # 50 steps of 8
+
+    class Progress:  # what fit's bar offers the trainer: every, and calls (running loss, step)
+        every = 4
+
+        def __init__(self):
+            self.calls = []
+
+        def __call__(self, loss, s):
+            self.calls.append((loss, s))
+
+    a, b = ffnn.mlp([2, 8, 1], "tanh", rng=0), ffnn.mlp([2, 8, 1], "tanh", rng=0)
+    ta, tb = _trainer_of(a, X, y, True), _trainer_of(b, X, y, True)
+    assert ta.epoch(1, np.random.default_rng(5))
+    bar = Progress()
+    assert tb.epoch(1, np.random.default_rng(5), progress=bar)
+    np.testing.assert_array_equal(a.theta, b.theta)
+    assert ta.record(1) == tb.record(1)
+    steps = [s for _, s in bar.calls]
+    assert steps[0] == 4 and steps[-1] == 50 and steps == sorted(set(steps))
+    assert bar.calls[-1][0] == pytest.approx(tb.loss_sum / 400)
+    # run lengths: CHUNK without a display; tick before a pace is known; then REPORT_S of steps
+    assert tb._run_steps(0) == step_mod.CHUNK
+    tb._step_s = step_mod.REPORT_S / 7
+    assert tb._run_steps(4) == 7
+    tb._step_s = 10.0  # a step slower than REPORT_S: one step a run
+    assert tb._run_steps(4) == 1
+    tb._step_s = 1e-12
+    assert tb._run_steps(4) == step_mod.CHUNK  # the stop flag is still read every CHUNK steps
+    trainer_np = _trainer_of(ffnn.mlp([2, 8, 1], "tanh", rng=0), X, y, False)
+    bar_np = Progress()
+    assert trainer_np.epoch(1, np.random.default_rng(5), progress=bar_np)
+    assert [s for _, s in bar_np.calls] == list(range(4, 51, 4))  # the NumPy path: every tick
+
+
 def test_sample_weights_take_the_numpy_path():
     X, y = _data([2, 4, 1], "identity")
     w = np.linspace(0.5, 2.0, X.shape[0])
