@@ -307,6 +307,12 @@ class _BaseFFNN(BaseEstimator):
     """What the classifier and the regressor share: parameters, the network, the solvers."""
 
     # --- parameters -------------------------------------------------------------------------
+    def _keep(self, given: dict) -> None:
+        """Store every ``__init__`` parameter as given (scikit-learn's rule: ``__init__`` keeps
+        its arguments unchanged; ``fit`` checks them), from the ``locals()`` of ``__init__``."""
+        for name in self._get_param_names():
+            setattr(self, name, given[name])
+
     def _hidden(self) -> list[int]:
         h = self.hidden_layer_sizes
         h = [h] if not hasattr(h, "__iter__") else list(h)
@@ -998,35 +1004,7 @@ class FFNNClassifier(ClassifierMixin, _BaseFFNN):
         dtype=None,
         optimizer_params: dict | None = None,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.loss = loss
-        self.schedule = schedule
-        self.init = init
-        self.parameterization = parameterization
-        self.dtype = dtype
-        self.optimizer_params = optimizer_params
+        self._keep(locals())
 
     # --- targets ----------------------------------------------------------------------------
     def _validate_input(self, X, y, incremental, reset):
@@ -1245,35 +1223,7 @@ class FFNNRegressor(RegressorMixin, _BaseFFNN):
         dtype=None,
         optimizer_params: dict | None = None,
     ):
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.schedule = schedule
-        self.init = init
-        self.parameterization = parameterization
-        self.dtype = dtype
-        self.optimizer_params = optimizer_params
+        self._keep(locals())
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
