@@ -42,6 +42,12 @@ JAX peers: ``jax step`` (a jitted step from a Python loop) and ``jax scan`` (the
 epoch as one jitted lax.scan); XLA's pool is sized by the affinity while its client starts.
 ``--busy`` adds a competing spin loop pinned to the first core and an ``ffnn auto`` runner
 (``fit(threads=None)``) beside ``ffnn`` (``fit(threads=--threads)``).
+Each timed epoch comes right after an untimed epoch of the same runner (``--cold``: right after
+the pause): the limit's best step is taken right after its epoch, in the machine's warm state,
+and on this machine a core left idle for the pause runs slow for a while after it (one-epoch
+fits of 784-256-256-10, medians of 9: 81.5 ms back to back against 90.9 ms after 0.25 s idle on
+two threads, 134.5 against 150.4 ms on one), so a cold epoch measured the pause, not the
+trainer; and a training run is many epochs back to back.
 Every runner (and the limit) runs in a process of its own (``train_runners.py``: one
 process's thread pools slowed the next runner's in the same process up to 10x), warmed up once,
 then driven one epoch at a time: medians over ``--repeats`` repeats (by default more for the
@@ -107,6 +113,10 @@ def _args():
     ap.add_argument(
         "--aa", action="store_true",
         help="A/A check: a second process of the core step ('ffnn core 2') beside the first",
+    )  # fmt: skip
+    ap.add_argument(
+        "--cold", action="store_true",
+        help="time each epoch right after the pause (no untimed epoch of the runner's first)",
     )  # fmt: skip
     ap.add_argument("--no-memory", action="store_true", help="skip the 630 MB memory run")
     ap.add_argument("--memory-n", type=int, default=200_000, help="rows of the memory run")
@@ -323,12 +333,13 @@ def _time_config(name, n, repeats, args):
         cpu: dict = {k: [] for k in workers}
         itimes: dict = {k: [] for k in workers if k in ("ffnn", "torch", "sklearn")}
         best_limit, inproc = [], []
+        warm = "" if args.cold else " warm"  # each timed epoch right after an untimed one
         for rep in range(repeats):
             for k in _rotated(list(workers), rep):
                 time.sleep(PAUSE)
                 if k == "ffnn core":  # with the NumPy fit in its process, in turn
-                    inproc.append(_core_and_numpy(workers[k], rep))
-                out = workers[k].ask("epoch")
+                    inproc.append(_core_and_numpy(workers[k], rep, warm))
+                out = workers[k].ask("epoch" + warm)
                 times[k].append(out["t"])
                 cpu[k].append(out["cpu"])
                 if k == "limit":  # its best step, next to its epoch and to ffnn's (GLUED)
@@ -350,13 +361,13 @@ def _time_config(name, n, repeats, args):
     return med, imed, infos
 
 
-def _core_and_numpy(worker, rep: int) -> tuple[float, float]:
+def _core_and_numpy(worker, rep: int, warm: str = "") -> tuple[float, float]:
     """(core step, NumPy fit) epoch times in the core step's process, one after the other (the
     NumPy fit first in odd repeats): the same process, the same data and memory."""
     first, second = ("epoch", "numpy") if rep % 2 == 0 else ("numpy", "epoch")
-    a = worker.ask(first)["t"]
+    a = worker.ask(first + warm)["t"]
     time.sleep(PAUSE)
-    b = worker.ask(second)["t"]
+    b = worker.ask(second + warm)["t"]
     return (a, b) if first == "epoch" else (b, a)
 
 
@@ -446,8 +457,9 @@ def main() -> None:
     print(machine_line(args.threads) + ("; + 1 busy process" if busy else ""))
     reps = {name: repeats_for(name, args.repeats, args.quick) for name in names}
     each = ", ".join(f"{name} {r}" for name, r in reps.items())
+    when = "right after the pause" if args.cold else "right after an untimed one of its own"
     print(f"n = {n:,} examples per epoch, repeats (median; the runners' order shuffled each "
-          f"repeat): {each}; lr = {LR}, float32")  # fmt: skip
+          f"repeat): {each}; lr = {LR}, float32; each timed epoch {when}")  # fmt: skip
     rows, infer_rows, verdicts, kernels, layouts = [], [], [], None, []
     try:
         for name in names:

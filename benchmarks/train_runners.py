@@ -6,11 +6,12 @@ builds one runner (an epoch of training on CONFIG's network and N synthetic exam
 warm-up epoch (JAX compiles, Numba loads its cache), prints ``ready {json}`` and then answers
 commands on stdin, one JSON line each on stdout:
 
-* ``epoch``  one timed epoch: {"t": wall seconds, "cpu": the process's CPU seconds (all threads)}
+* ``epoch``  one timed epoch: {"t": wall seconds, "cpu": the process's CPU seconds (all threads)};
+  ``epoch warm``: an untimed epoch first, then the timed one right after it
 * ``infer``  forward passes over the N examples in batches of INFER_BATCH: {"t": ...}
 * ``limit``  (the limit runner) the best of 20 single steps times the steps per epoch: {"t": ...}
 * ``numpy``  (the core step's runners) one epoch of the NumPy fit, built in the same process on
-  the same data: {"t": ...}
+  the same data: {"t": ...} (``numpy warm``: after an untimed one)
 
 One process per runner keeps the thread pools apart: inside one process, a runner that followed
 other threaded runners (torch's OpenMP pool, XLA's, a second OpenBLAS's) was slowed up to 10x by
@@ -388,8 +389,11 @@ def worker(runner: str, name: str, n: int, threads: int) -> None:
         info["openblas"] = _openblas()
         print("ready " + json.dumps(info), flush=True)
         for line in sys.stdin:
-            cmd = line.strip()
+            cmd, *opts = line.split() or [""]
+            warm = "warm" in opts  # an untimed epoch first, back to back with the timed one
             if cmd == "epoch":
+                if warm:
+                    epoch()
                 c = time.process_time()
                 t = time_once(epoch)
                 out = {"t": t, "cpu": time.process_time() - c}
@@ -403,6 +407,8 @@ def worker(runner: str, name: str, n: int, threads: int) -> None:
             elif cmd == "limit" and runner == "limit":
                 out = {"t": epoch.best()}
             elif cmd == "numpy" and hasattr(epoch, "numpy"):
+                if warm:
+                    epoch.numpy()
                 out = {"t": time_once(epoch.numpy)}
             else:
                 out = {"error": f"unknown command {cmd!r}"}
