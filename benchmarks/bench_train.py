@@ -29,8 +29,9 @@ step. On this shared machine the speed of the same code moves by up to 1.5x over
 seconds (neighbouring tenants), and a process keeps an offset of its own for its life (its
 memory's placement). ``--aa`` shows both, with a second process of the core step ("ffnn core
 2", the same code: 1.00 is the truth) timed next to the first: the ratio of the two medians came
-out 0.80 / 0.99 / 0.95 / 1.02 at tiny / small / mnist / wide in one run, the median of the
-adjacent pairs' ratios 0.99 / 0.95 / 0.94 / 1.08. So the NumPy fit is also built in the core
+out 0.80 / 0.99 / 0.95 / 1.02 at tiny / small / mnist / wide in one run (of cold epochs; warm:
+1.05 / 0.98 / 0.89 / 1.04), the median of the adjacent pairs' ratios 0.99 / 0.95 / 0.94 / 1.08
+(warm: 1.04 / 0.97 / 0.93 / 1.04). So the NumPy fit is also built in the core
 step's own process, on the same data, and the two are timed in turn there (which first
 alternates): the median of those pairs' ratios decides (so timed by a script at tiny, 40 pairs
 in three processes: fit 0.97, 0.98, 0.98 the core step's speed, its trainer's epoch alone 1.00,
