@@ -146,9 +146,9 @@ def test_a_stop_between_chunks_resumes_to_the_same_bits(monkeypatch):
     assert ta.record(1) == tb.record(1)
 
 
-def test_with_a_progress_display_runs_last_about_report_s_and_give_the_same_bits():
+def test_with_a_progress_display_runs_last_about_report_s_and_give_the_same_bits(monkeypatch):
     """With a progress display the compiled runs are cut by time (REPORT_S at the last run's
-    pace, ``tick`` steps before the first) instead of every ``tick`` steps; each reports at its
+    pace, at FAST_FLOPS before the first) instead of every ``tick`` steps; each reports at its
     end, and the bits are those of the run without a display."""
     from ffnn.train import step as step_mod
 
@@ -170,11 +170,18 @@ def test_with_a_progress_display_runs_last_about_report_s_and_give_the_same_bits
     assert tb.epoch(1, np.random.default_rng(5), progress=bar)
     np.testing.assert_array_equal(a.theta, b.theta)
     assert ta.record(1) == tb.record(1)
-    steps = [s for _, s in bar.calls]
-    assert steps[0] == 4 and steps[-1] == 50 and steps == sorted(set(steps))
-    assert bar.calls[-1][0] == pytest.approx(tb.loss_sum / 400)
-    # run lengths: CHUNK without a display; tick before a pace is known; then REPORT_S of steps
+    assert bar.calls == [(pytest.approx(tb.loss_sum / 400), 50)]  # one run: a tiny network
+    # run lengths: CHUNK without a display; REPORT_S of steps at FAST_FLOPS before a run was
+    # timed, then at the last run's pace
     assert tb._run_steps(0) == step_mod.CHUNK
+    monkeypatch.setattr(step_mod, "FAST_FLOPS", 6.0 * b.theta.size * 8 * 5 / step_mod.REPORT_S)
+    fresh = _trainer_of(ffnn.mlp([2, 8, 1], "tanh", rng=0), X, y, True)
+    assert fresh._run_steps(4) == 5  # a guessed pace of REPORT_S / 5 a step
+    bar = Progress()
+    assert fresh.epoch(1, np.random.default_rng(5), progress=bar)
+    np.testing.assert_array_equal(fresh.theta, b.theta)
+    steps = [s for _, s in bar.calls]
+    assert steps[0] == 5 and steps[-1] == 50 and steps == sorted(set(steps))
     tb._step_s = step_mod.REPORT_S / 7
     assert tb._run_steps(4) == 7
     tb._step_s = 10.0  # a step slower than REPORT_S: one step a run

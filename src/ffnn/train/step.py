@@ -38,6 +38,9 @@ __all__ = ["Batches", "Trainer", "Diverged"]
 CHUNK = 256  # compiled steps between two looks at the stop flag (Ctrl-C)
 #: with a progress display, a compiled run reports after about this many seconds of steps
 REPORT_S = 0.2
+#: FLOP/s of a fast CPU: before a run has been timed, a step of 6·p·B FLOPs is guessed to take
+#: 6·p·B / FAST_FLOPS s (a guess on the short side: the first run then lasts REPORT_S or more)
+FAST_FLOPS = 1e11
 
 
 class Diverged(Exception):
@@ -318,7 +321,7 @@ class Trainer:
     def _compiled_steps(self, epoch: int, stop, progress, tick: int) -> int:
         """The epoch's steps from ``pos`` on, in compiled runs of up to CHUNK steps, ``stop``
         checked between runs; returns the next step. With a ``progress`` (``tick`` > 0) each
-        run reports the running loss at its end, and lasts about REPORT_S (:meth:`_run_steps`)."""
+        run reports the running loss at its end and lasts about REPORT_S (:meth:`_run_steps`)."""
         c, b = self.compiled, self.batches
         idx, s = c.indices(), self.pos
         while s < b.steps:
@@ -346,14 +349,16 @@ class Trainer:
         return s
 
     def _run_steps(self, tick: int) -> int:
-        """Steps in the next compiled run: CHUNK; with a progress display (``tick`` steps
-        between two reports), as many as take REPORT_S at the last run's pace (``tick`` before
-        the first): each run costs its threads' start, and one every ``tick`` steps made a
-        one-epoch fit on two threads 10 % (784-256-256-10) to 32 % (64-128-128-10) slower."""
+        """Steps in the next compiled run: CHUNK; with a progress display (``tick`` > 0), as
+        many as take REPORT_S at the last run's pace, or before the first at FAST_FLOPS: each
+        run costs its threads' start, and one every ``tick`` steps made a one-epoch fit on two
+        threads 10 % (784-256-256-10) to 32 % (64-128-128-10) slower."""
         if not tick:
             return CHUNK
         pace = getattr(self, "_step_s", None)
-        return tick if pace is None else max(1, min(CHUNK, int(REPORT_S / max(pace, 1e-9))))
+        if pace is None:
+            pace = 6.0 * self.theta.size * self.batches.batch_size / FAST_FLOPS
+        return max(1, min(CHUNK, int(REPORT_S / max(pace, 1e-12))))
 
     def _weighted_epoch(self, epoch: int, stop, progress) -> bool:
         """``epoch`` with sample weights: each step weighted, the running sum Σ_B (Σ_B w) L_B."""
