@@ -172,6 +172,7 @@ class Trainer:
         self.prev = self.theta.copy()  # θ before the last step: what a diverged step falls back to
         self.pos, self.loss_sum, self.gsq_sum, self.n_batches = 0, 0.0, 0.0, 0
         self.compiled = None  # an ffnn.train.compiled.Epochs when use_compiled chose it
+        self._step_s = None  # seconds a compiled step took in the last run (_run_steps)
         self._unchecked = None  # (X's name, θ and step count to restore): check_rows
 
     def use_compiled(self, compiled: bool | None) -> None:
@@ -355,7 +356,7 @@ class Trainer:
         threads 10 % (784-256-256-10) to 32 % (64-128-128-10) slower."""
         if not tick:
             return CHUNK
-        pace = getattr(self, "_step_s", None)
+        pace = self._step_s
         if pace is None:
             pace = 6.0 * self.theta.size * self.batches.batch_size / FAST_FLOPS
         return max(1, min(CHUNK, int(REPORT_S / max(pace, 1e-12))))
