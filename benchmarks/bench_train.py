@@ -15,7 +15,9 @@ softmax + cross-entropy (MSE for the one-output ``tiny`` net), shuffled every ep
               arrays: forward X Wᵀ for every layer, backward gᵀx for every layer and g W for every
               layer but the first (nobody computes ∂L/∂x^(0)) — or the same products with the
               batch as columns (W X, g Xᵀ, Wᵀ g, as ffnn's compiled path stores it), whichever
-              layout runs faster here (printed). samples/s at that rate is the ceiling a float32
+              layout runs faster here, with NumPy's OpenBLAS or, where the ``mkl`` package is
+              installed (ffnn's compiled path calls it then), MKL on the same threads —
+              whichever runs faster (printed). samples/s at that rate is the ceiling a float32
               CPU trainer can reach at these shapes.
 
 Columns: samples/s, GFLOP/s counted as 6·p·n per epoch (2pn forward, 4pn backward), the ratio of
@@ -215,6 +217,12 @@ def machine_line(threads: int) -> str:
             parts.append(f"{mod} {__import__(mod).__version__}")
         except ImportError:
             parts.append(f"{mod} not installed")
+    try:
+        from importlib import metadata
+
+        parts.append(f"mkl {metadata.version('mkl')}")
+    except metadata.PackageNotFoundError:
+        parts.append("mkl not installed")
     parts.append(
         f"threads {threads} (threadpoolctl for ffnn/sklearn/numba's BLAS, torch.set_num_threads, "
         "XLA: see below)"
@@ -441,7 +449,9 @@ def _kernels_line(infos: dict) -> str:
         seen.setdefault(key, []).append(k)
     parts = [f"{key}: {', '.join(v)}" for key, v in seen.items()]
     xla = next((i["xla"] for i in infos.values() if "xla" in i), None)
-    return "OpenBLAS kernels per runner: " + "; ".join(parts) + (f"; {xla}" if xla else "")
+    blas = infos.get("ffnn", {}).get("blas")
+    tail = (f"; {xla}" if xla else "") + (f"; ffnn's compiled products: {blas}" if blas else "")
+    return "OpenBLAS kernels per runner: " + "; ".join(parts) + tail
 
 
 def main() -> None:
@@ -479,7 +489,7 @@ def main() -> None:
         if busy is not None:
             busy.kill()
     print(kernels)
-    print("the limit's layout (the faster here): " + ", ".join(layouts))
+    print("the limit's layout and library (the fastest here): " + ", ".join(layouts))
     print()
     print(
         "training, one epoch (median; 'ffnn x': the runner's time over ffnn's; cpu s: the "

@@ -253,10 +253,11 @@ def sklearn_epoch(widths, bs, X, y):
 
 
 # --- the limit ---------------------------------------------------------------------------------
-def matmul_step(widths, bs, columns=False):
+def matmul_step(widths, bs, columns=False, gemm=None):
     """One training step's matrix products on preallocated float32 arrays; returns a callable.
     Rows (the default): a batch as rows, z = x Wᵀ, ∂L/∂W = gᵀ x, ∂L/∂x = g W; ``columns``: a
-    batch as columns (as ffnn's compiled path stores it), z = W x, ∂L/∂W = g xᵀ, ∂L/∂x = Wᵀ g."""
+    batch as columns (as ffnn's compiled path stores it), z = W x, ∂L/∂W = g xᵀ, ∂L/∂x = Wᵀ g.
+    ``gemm``: a cblas gemm (:func:`ffnn.core.blas.gemm_fn`'s arguments) instead of np.matmul."""
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -270,6 +271,15 @@ def matmul_step(widths, bs, columns=False):
             ops += [(W, x, z), (g, x.T, gW)] + ([(W.T, g, dx)] if i > 0 else [])
         else:  # forward z = x Wᵀ; backward ∂L/∂W = gᵀ x and (not for the first layer) g W
             ops += [(x, W.T, z), (g.T, x, gW)] + ([(g, W, dx)] if i > 0 else [])
+    if gemm is not None:
+        calls = [_gemm_args(a, b, out) for a, b, out in ops]
+
+        def step():
+            for args in calls:
+                gemm(*args)
+
+        step.arrays = ops  # the calls hold their addresses only: the arrays live with the step
+        return step
     matmul = np.matmul
 
     def step():
@@ -277,6 +287,17 @@ def matmul_step(widths, bs, columns=False):
             matmul(a, b, out=out)
 
     return step
+
+
+def _gemm_args(a, b, out) -> tuple:
+    """cblas gemm's arguments for out = a b (row-major; a, b possibly transposed views)."""
+    from ffnn.core.blas import _operand
+
+    (ta, lda), (tb, ldb) = _operand(a, a.itemsize), _operand(b, b.itemsize)
+    M, K = a.shape
+    N = b.shape[1]
+    return (101, ta, tb, M, N, K, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb, 0.0,
+            out.ctypes.data, out.shape[1])  # fmt: skip
 
 
 def time_once(fn) -> float:
@@ -325,6 +346,12 @@ def build(runner: str, name: str, n: int, threads: int):
         thr = None if runner == "ffnn auto" else threads
         net, epoch = ffnn_fit_epoch(widths, bs, X, y, thr, compiled)
         predict = net.predict
+        if compiled is None:
+            import numpy as np
+
+            from ffnn.train.compiled import available, kernel_gemm
+
+            info["blas"] = kernel_gemm(np.float32)[1] if available() else "numpy"
     elif runner in ("ffnn core", "ffnn core 2"):  # the second: bench_train's A/A check
         epoch = ffnn_core_epoch(widths, bs, X, y)
         _, epoch.numpy = ffnn_fit_epoch(widths, bs, X, y, threads, False)  # the same process
@@ -343,21 +370,30 @@ def build(runner: str, name: str, n: int, threads: int):
         epoch()  # partial_fit's first call sets the model up: then the dtype is known
         info["dtype"] = str(model.coefs_[0].dtype)
     elif runner == "limit":
-        epoch = _limit(widths, bs, n)
+        epoch = _limit(widths, bs, n, threads)
         info["layout"] = epoch.layout
     else:
         raise SystemExit(f"unknown runner {runner!r}")
     return epoch, predict, X, info
 
 
-def _limit(widths, bs, n):
-    """The limit's epoch: the step's products in the faster of the two layouts (rows or
-    columns, timed here as the best of 30 steps each), so no layout ffnn picks beats it."""
-    rows, cols = matmul_step(widths, bs), matmul_step(widths, bs, columns=True)
-    for fn in (rows, cols):
+def _limit(widths, bs, n, threads):
+    """The limit's epoch: the step's products in the fastest of the layouts (rows or columns)
+    and libraries (NumPy's OpenBLAS; MKL on ``threads`` threads of its own, where the ``mkl``
+    package is installed: ffnn's compiled path calls it then), timed here as the best of 30
+    steps each, so no layout or library ffnn picks beats it."""
+    import numpy as np
+
+    from ffnn.core.blas import mkl_gemm_fn
+
+    ways = [("rows", matmul_step(widths, bs)), ("columns", matmul_step(widths, bs, columns=True))]
+    mkl = mkl_gemm_fn(np.float32, threads)
+    if mkl is not None:
+        ways += [("rows, mkl", matmul_step(widths, bs, gemm=mkl)),
+                 ("columns, mkl", matmul_step(widths, bs, columns=True, gemm=mkl))]  # fmt: skip
+    for _, fn in ways:
         time_min_of(fn, 10)  # warm
-    pick = min((time_min_of(rows, 30), "rows", rows), (time_min_of(cols, 30), "columns", cols))
-    step = pick[2]
+    _, layout, step = min(((time_min_of(fn, 30), name, fn) for name, fn in ways), key=_first)
     steps = -(-n // bs)
 
     def epoch():
@@ -365,8 +401,12 @@ def _limit(widths, bs, n):
             step()
 
     epoch.best = lambda: steps * time_min_of(step, 20)
-    epoch.layout = pick[1]
+    epoch.layout = layout
     return epoch
+
+
+def _first(t: tuple):
+    return t[0]
 
 
 def _openblas() -> list:

@@ -17,7 +17,7 @@ def test_a_tiny_run_prints_every_runner_and_the_verdicts():
     for row in ("tiny   ffnn ", "tiny   ffnn core", "tiny   limit ", "tiny   limit epoch"):
         assert row in text
     assert "OpenBLAS kernels per runner:" in text
-    assert "the limit's layout (the faster here): tiny " in text
+    assert "the limit's layout and library (the fastest here): tiny " in text
     assert "targets:\n  tiny   " in text and "of limit" in text
     assert "as the median of the adjacent pairs' ratios" in text
     assert "as the median of the ratios of the two in one process, in turn" in text

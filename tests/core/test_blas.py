@@ -74,3 +74,23 @@ def test_addmm_refuses_shapes_that_do_not_match():
     A, B, C = _abc(np.float32)
     with pytest.raises(ValueError):
         blas.addmm(C[:, :20], A, B)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mkls_gemm_computes_the_product_in_every_layout(dtype):
+    """mkl_gemm_fn: oneMKL's ILP64 cblas gemm with NumPy's gemm's arguments (where the mkl
+    package is installed), single-threaded; a second call for more threads finds the layer set."""
+    gemm = blas.mkl_gemm_fn(dtype)
+    if gemm is None:
+        pytest.skip("MKL is not installed (pip install mkl), or runs another threading layer")
+    assert blas.mkl_gemm_fn(dtype, threads=2) is None  # the sequential layer is the process's
+    for ta in (False, True):
+        for tb in (False, True):
+            A, B, C = _abc(dtype)
+            a = np.ascontiguousarray(A.T) if ta else A
+            b = np.ascontiguousarray(B.T) if tb else B
+            out = np.empty_like(C)
+            gemm(101, 112 if ta else 111, 112 if tb else 111, A.shape[0], B.shape[1],
+                 A.shape[1], 2.0, a.ctypes.data, a.shape[1], b.ctypes.data, b.shape[1], 0.0,
+                 out.ctypes.data, out.shape[1])  # fmt: skip
+            np.testing.assert_allclose(out, 2.0 * (A @ B), **_close(dtype))

@@ -97,7 +97,10 @@ def test_old_import_path_ffnn_io_gives_the_same_objects():
 def test_a_checkpoint_written_before_the_move_resumes_exactly():
     """baseline_adam_epoch3.ckpt was written by fit(checkpoint=...) of the code before
     checkpoints moved into ffnn.train (adam, validation split, early stopping, stopped after
-    epoch 3 of 6); resuming it equals an uninterrupted run, bit for bit."""
+    epoch 3 of 6); resuming it equals an uninterrupted run — bit for bit where OpenBLAS runs the
+    kernels the file was made with (its Haswell ones: OPENBLAS_CORETYPE=Haswell passes with
+    assert_array_equal), and to 1e-5 where it picks others (SkylakeX here: the last bits of the
+    first three epochs differ, and Adam's three more carry them to ~5e-7)."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((60, 3))
     y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2]
@@ -109,5 +112,6 @@ def test_a_checkpoint_written_before_the_move_resumes_exactly():
     assert ck.epoch == 3 and ck.optimizer_state["step"] == 9 and "best_theta" in ck.arrays
     net = ffnn.mlp([3, 5, 1], "tanh", rng=1)  # other weights: the checkpoint's are loaded
     h = fit(net, X, y, "mse", resume=DATA / "baseline_adam_epoch3.ckpt", **kw)
-    np.testing.assert_array_equal(net.theta, full.theta)
-    assert h["val_loss"] == h_full["val_loss"] and h.best_epoch == h_full.best_epoch
+    np.testing.assert_allclose(net.theta, full.theta, rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(h["val_loss"], h_full["val_loss"], rtol=1e-5)
+    assert h.best_epoch == h_full.best_epoch

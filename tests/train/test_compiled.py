@@ -245,10 +245,63 @@ def test_the_products_go_to_numpys_blas_or_else_np_dot(monkeypatch):
            == "openblas"):  # fmt: skip
         assert C.numpy_gemm(np.float32) is not None and C.numpy_gemm(np.float64) is not None
     case = CASES[-1]
+    monkeypatch.setenv(C.BLAS_ENV, "openblas")  # (where MKL is installed the kernels prefer it)
     theta_np, _ = _run(case, False, np.float64)
     monkeypatch.setattr(C, "numpy_gemm", lambda dtype: None)
+    assert C.kernel_gemm(np.float64) == (None, "np.dot")
     theta_dot, _ = _run(case, True, np.float64)
     np.testing.assert_allclose(theta_dot, theta_np, rtol=1e-9, atol=1e-9 * np.abs(theta_np).max())
+
+
+def _mkl_or_skip():
+    from ffnn.core.blas import mkl_gemm_fn
+
+    if mkl_gemm_fn(np.float32) is None:
+        pytest.skip("MKL is not installed (pip install mkl), or runs another threading layer")
+
+
+@pytest.mark.parametrize("blas", ["mkl", "openblas", ""])
+def test_the_products_go_to_mkl_where_it_is_installed_unless_told(monkeypatch, blas):
+    """FFNN_BLAS picks the kernels' gemm — unset: MKL where the mkl package is installed — and
+    every choice trains the run the NumPy path trains, float32 and float64."""
+    if blas != "openblas":
+        _mkl_or_skip()
+    monkeypatch.setenv(C.BLAS_ENV, blas)
+    case = CASES[-1]  # products large enough for BLAS
+    from threadpoolctl import threadpool_limits
+
+    X, y = _data([2, 8, 1], "identity")
+    tr = _trainer_of(ffnn.mlp([2, 8, 1], "tanh", rng=0), X, y, True)
+    with threadpool_limits(1):  # (unset, MKL takes the products that run on one thread)
+        assert tr.epoch(1, np.random.default_rng(0))
+    assert tr.compiled.blas == (blas or "mkl")
+    for dtype, rtol in ((np.float32, 2e-4), (np.float64, 1e-9)):
+        theta_np, _ = _run(case, False, dtype)
+        theta_c, _ = _run(case, True, dtype)
+        np.testing.assert_allclose(theta_c, theta_np, rtol=rtol, atol=rtol * np.abs(theta_np).max())
+
+
+def test_a_run_split_between_two_threads_calls_mkl_and_agrees(two_threads, monkeypatch):
+    _mkl_or_skip()
+    monkeypatch.setenv(C.BLAS_ENV, "mkl")
+    case = CASES[-1]
+    theta_np, _ = _run(case, False, np.float32, epochs=4, threads=2)
+    theta_c, _ = _run(case, True, np.float32, epochs=4, threads=2)
+    np.testing.assert_allclose(theta_c, theta_np, rtol=2e-4, atol=2e-4 * np.abs(theta_np).max())
+    assert 2 in two_threads
+
+
+def test_a_wrong_ffnn_blas_or_a_missing_mkl_is_a_clear_error(monkeypatch):
+    from ffnn.core import blas
+
+    case = CASES[-1]
+    monkeypatch.setenv(C.BLAS_ENV, "cuda")
+    with pytest.raises(FFNNError, match="FFNN_BLAS='cuda': choose mkl or openblas"):
+        _run(case, True, np.float32, epochs=1)
+    monkeypatch.setenv(C.BLAS_ENV, "mkl")
+    monkeypatch.setattr(blas, "mkl_gemm_fn", lambda dtype, threads=1: None)
+    with pytest.raises(FFNNError, match=r'MKL is not installed .*pip install "ffnn\[mkl\]"'):
+        _run(case, True, np.float32, epochs=1)
 
 
 # --- the batch split among threads (ffnn.train.rows) ---------------------------------------------

@@ -23,6 +23,47 @@ def test_large_networks_split_units_and_small_ones_examples(monkeypatch):
     assert rows.split_of(2, big, 256) == (1, "rows")  # BLAS's threads split the products
 
 
+def test_with_mkl_networks_of_wide_layers_split_units_below_rows_below(monkeypatch):
+    monkeypatch.setattr(rows.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    p = 269_322  # 784-256-256-10
+    assert rows.split_of(2, p, 128, (256, 256), "mkl") == (2, "units")
+    assert rows.split_of(2, p, 128, (256, 256), "openblas") == (2, "rows")
+    assert rows.split_of(2, 118_026, 128, (128, 128), "mkl") == (2, "rows")  # 64 units a part
+    assert rows.split_of(2, 150_000, 128, (256, 200), "mkl") == (2, "rows")
+    assert rows.split_of(1, p, 128, (256, 256), "mkl") == (1, "rows")
+    monkeypatch.setattr(rows, "UNITS", False)
+    assert rows.split_of(2, p, 128, (256, 256), "mkl") == (2, "rows")
+
+
+def test_a_fit_of_wide_layers_with_mkl_splits_their_units(monkeypatch):
+    from ffnn.core.blas import mkl_gemm_fn
+
+    if mkl_gemm_fn(np.float32) is None:
+        pytest.skip("MKL is not installed (pip install mkl)")
+    if rows.split_of(2, 10**5, 128, (256,), "mkl")[0] < 2 or C.numpy_gemm(np.float32) is None:
+        pytest.skip("one core, or no NumPy BLAS to set to one thread")
+    monkeypatch.setenv(C.BLAS_ENV, "mkl")
+    seen, run = [], C.Epochs.run
+
+    def spy(self, *args):
+        out = run(self, *args)
+        seen.append((self.how, self.shares, self.blas))
+        return out
+
+    monkeypatch.setattr(C.Epochs, "run", spy)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((300, 40)), rng.integers(0, 3, 300)
+    runs = {}
+    for compiled in (False, True):
+        net = ffnn.mlp([40, 256, 256, 3], "relu", output="softmax", rng=0)
+        fit(net, X, y, "cross_entropy", lr=0.05, batch_size=100, epochs=3, progress=False,
+            compiled=compiled, threads=2, rng=1)  # fmt: skip
+        runs[compiled] = net.theta.copy()
+    assert set(seen) == {("units", 2, "mkl")}
+    scale = np.abs(runs[False]).max()
+    np.testing.assert_allclose(runs[True], runs[False], rtol=2e-4, atol=2e-4 * scale)
+
+
 @pytest.fixture
 def units(monkeypatch):
     monkeypatch.setattr(rows, "ROWS_BELOW", 0)  # every network is a large one

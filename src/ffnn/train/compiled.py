@@ -30,7 +30,8 @@ take it transposed):
 
 with σ' of relu 1[z > 0] = 1[x > 0], of tanh 1 − x², of sigmoid x (1 − x), of the identity 1 —
 functions of x alone, so X^(l) overwrites Z^(l) (z_i, y_i: the columns of Z, Y). The matrix
-products go to NumPy's own BLAS (:func:`numpy_gemm`; tiny ones run as compiled loops); the
+products go to MKL where the ``mkl`` package is installed, else to NumPy's own BLAS
+(:func:`kernel_gemm`, :func:`numpy_gemm`; tiny ones run as compiled loops); the
 element-wise work runs as compiled loops (``fastmath`` reassociation, no
 approximate functions and no finite-math assumptions: the divergence checks must see inf and
 NaN). With BLAS on T > 1 threads (``fit(threads=T)``), a network under
@@ -55,6 +56,7 @@ plain SGD, any schedule; float32 or float64) and returns an :class:`Epochs` that
 from __future__ import annotations
 
 import contextlib
+import os
 
 import numpy as np
 
@@ -63,7 +65,7 @@ from ffnn.errors import FFNNError
 from ffnn.train import rows as _rows
 from ffnn.train.rows import barrier, lost_core, now
 
-__all__ = ["available", "plan", "Epochs", "ACTIVATION_CODES", "numpy_gemm"]
+__all__ = ["available", "plan", "Epochs", "ACTIVATION_CODES", "numpy_gemm", "kernel_gemm"]
 
 ACTIVATION_CODES = {"identity": 0, "relu": 1, "tanh": 2, "sigmoid": 3}
 
@@ -680,6 +682,31 @@ def numpy_gemm(dtype):
     return _blas.gemm_fn(dtype)
 
 
+#: the environment variable that picks the compiled path's BLAS: "mkl", "openblas", or unset
+BLAS_ENV = "FFNN_BLAS"
+
+
+def kernel_gemm(dtype, alone: bool = True) -> tuple:
+    """(gemm, name) for the kernels' products: MKL's (:func:`ffnn.core.blas.mkl_gemm_fn`, one
+    thread per caller) where the ``mkl`` package is installed and each product runs on one
+    thread (``alone``: a split run, or BLAS at one thread), else NumPy's (:func:`numpy_gemm`:
+    its OpenBLAS at the thread count fit set). ``FFNN_BLAS=openblas`` keeps NumPy's;
+    ``FFNN_BLAS=mkl`` insists on MKL (an error where it is not installed)."""
+    want = os.environ.get(BLAS_ENV, "").strip().lower()
+    if want not in ("", "mkl", "openblas"):
+        raise FFNNError(f"{BLAS_ENV}={want!r}: choose mkl or openblas (or leave it unset)")
+    mkl = _blas.mkl_gemm_fn(dtype) if want != "openblas" else None
+    if want == "mkl" and mkl is None:
+        raise FFNNError(
+            f"{BLAS_ENV}=mkl, but MKL is not installed or runs another threading layer here: "
+            'pip install "ffnn[mkl]" (x86-64), or unset it'
+        )
+    if mkl is not None and (alone or want == "mkl"):
+        return mkl, "mkl"
+    gemm = numpy_gemm(dtype)
+    return gemm, "openblas" if gemm is not None else "np.dot"
+
+
 def plan(net, loss, optimizer, batches):
     """An :class:`Epochs` for this run, or the reason (str) why it is not supported."""
     if not available():
@@ -718,6 +745,7 @@ class Epochs:
         self._arange, self._S, self._units = None, 0, None
         self.part, self.sync = np.zeros((0, 8), np.float64), np.zeros(0, np.int64)
         self.how = "rows"  # how the last run split its steps: "rows" (shares) or "units"
+        self.blas = "openblas"  # whose gemm the last run's products called (kernel_gemm)
         self.threads = 1  # the threads of the last run's last steps
         self.shares = 1  # the shares of a batch in the last run (ffnn.train.rows.row_threads)
         self.split = None  # the shares fixed by split_rows (BLAS held at one thread meanwhile)
@@ -766,11 +794,13 @@ class Epochs:
         rates = rates.astype(trainer.theta.dtype)
         gemm = numpy_gemm(trainer.theta.dtype)
         threads = _rows.blas_threads_fn(_GEMM_LIB[0] if gemm is not None else None)
-        S, how = 1, "rows"
+        S, how, alone = 1, "rows", True  # alone: no product needs more than one thread
         if self.split is not None:
             (S, how), threads = self.split, None  # BLAS is at one thread already
         elif threads is not None:
-            S, how = _rows.split_of(threads[0](), self.n_params, self.batches.batch_size)
+            S, how = self.split_of(threads[0]())
+            alone = S > 1 or threads[0]() == 1
+        gemm, self.blas = kernel_gemm(trainer.theta.dtype, alone)
         self.shares, self.how = S, how
         self.out[:] = 0.0
         b = self.batches
@@ -795,6 +825,12 @@ class Epochs:
             np.sum(self.grads, axis=0, out=trainer.grad)  # g = Σ_r g_r
         trainer.state["step"] = t + done
         return done, status, float(self.out[0]), float(self.out[1])
+
+    def split_of(self, threads: int) -> tuple[int, str]:
+        """:func:`ffnn.train.rows.split_of` for this network, with the BLAS a split run calls."""
+        blas = kernel_gemm(self.dtype)[1]
+        hidden = tuple(int(w) for w in self.widths[1:-1])
+        return _rows.split_of(threads, self.n_params, self.batches.batch_size, hidden, blas)
 
     def _unit_buffers(self) -> tuple:
         """The batch's buffers of a run split by units (:func:`ffnn.train.units.buffers`), made
@@ -872,7 +908,7 @@ def split_rows(epochs: Epochs | None, threads: int | None):
     found = epochs is not None and threads and numpy_gemm(epochs.dtype) is not None  # _GEMM_LIB
     fns = _rows.blas_threads_fn(_GEMM_LIB[0]) if found else None
     b = epochs.batches if fns is not None else None
-    T, how = (1, "rows") if b is None else _rows.split_of(threads, epochs.n_params, b.batch_size)
+    T, how = (1, "rows") if b is None else epochs.split_of(threads)
     if T == 1:
         yield 1
         return
