@@ -20,7 +20,8 @@ its ILP64 ``cblas_?gemm_64`` (the same arguments). The compiled training path pr
 (:func:`ffnn.train.compiled.kernel_gemm`; ``FFNN_BLAS=openblas`` keeps NumPy's): measured here,
 one thread, float32, at the shapes of a split step (512×784 by 784×256 … 256×64 by 64×784) MKL
 ran 1.11–1.22x OpenBLAS's speed, and a one-epoch fit of 784-256-256-10 / 784-1024-1024-10 on two
-threads took 118 / 697 ms against 137 / 803 ms (medians of 12 / 6 interleaved pairs).
+threads took 118 / 697 ms against 137 / 803 ms (medians of 12 / 6 interleaved pairs;
+the mnist one an hour later, on a slower machine state, 136 against 152 ms).
 """
 
 from __future__ import annotations
