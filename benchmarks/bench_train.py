@@ -386,11 +386,19 @@ def _paired(times: dict, best_limit: list, inproc: list = ()) -> dict:
     over ffnn (:data:`GLUED`); "pair:core" the core step over the NumPy fit, both in the core
     step's process (``inproc``: (core, NumPy) pairs; else the two runners' processes, glued);
     "pair:aa" (``--aa``) the core step over its second process, glued. The first two decide
-    the limit's and the core step's targets."""
+    the limit's and the core step's targets. Beside them, "pair:limit epoch": the limit's whole
+    epoch over ffnn's (the same length of time, timed next to it), and "pair:limit own": the
+    best step's limit over the limit's own epoch — how far the machine's noise keeps any whole
+    epoch, the products alone included, from the best of short steps."""
     out = {}
     if "ffnn" in times:
         pairs = zip(best_limit, times["ffnn"], strict=True)
         out["pair:limit"] = statistics.median(b / t for b, t in pairs)
+        if "limit" in times:  # the limit's epoch, timed next to ffnn's and to its best step
+            pairs = zip(times["limit"], times["ffnn"], strict=True)
+            out["pair:limit epoch"] = statistics.median(e / t for e, t in pairs)
+            pairs = zip(best_limit, times["limit"], strict=True)
+            out["pair:limit own"] = statistics.median(b / e for b, e in pairs)
     if inproc:
         out["pair:core"] = statistics.median(c / f for c, f in inproc)
     elif "ffnn core" in times and "ffnn numpy" in times:
@@ -419,6 +427,11 @@ def _verdict(name, med, skl_dtype) -> str:
         f"of limit {100 * pfrac:.0f}% as the median of the adjacent pairs' ratios{goal}, "
         f"{100 * frac:.0f}% as the ratio of the medians, in CPU seconds {100 * cfrac:.0f}%"
     )
+    if "pair:limit epoch" in med:
+        parts.append(
+            f"ffnn's epoch at {100 * med['pair:limit epoch']:.0f}% of the limit's own epoch timed "
+            f"next to it, which ran at {100 * med['pair:limit own']:.0f}% of the best-step limit"
+        )
     if "ffnn numpy" in med:
         fn = med["cpu:limit"] / med["cpu:ffnn numpy"]
         r, pr = med["ffnn core"] / med["ffnn numpy"], med["pair:core"]

@@ -20,6 +20,7 @@ def test_a_tiny_run_prints_every_runner_and_the_verdicts():
     assert "the limit's layout and library (the fastest here): tiny " in text
     assert "targets:\n  tiny   " in text and "of limit" in text
     assert "as the median of the adjacent pairs' ratios" in text
+    assert "of the limit's own epoch timed next to it, which ran at" in text
     assert "as the median of the ratios of the two in one process, in turn" in text
 
 
@@ -82,3 +83,7 @@ def test_paired_ratios_are_the_medians_of_each_repeats_ratio():
     # the core step and the NumPy fit in one process decide where they were timed there
     inproc = [(1.0, 1.1), (2.0, 2.0), (3.0, 2.5)]  # core over numpy: 0.91, 1.0, 1.2
     assert bt._paired(times, [0.9, 1.0, 3.6], inproc)["pair:core"] == 1.0
+    # the limit's own epoch: over ffnn's next to it, and the best step's limit over it
+    times["limit"] = [0.8, 1.2, 4.0]  # over ffnn 0.8, 0.6, 1.0; best over it 1.125, 0.83, 0.9
+    out = bt._paired(times, [0.9, 1.0, 3.6])
+    assert out["pair:limit epoch"] == 0.8 and out["pair:limit own"] == 0.9

@@ -94,3 +94,17 @@ def test_mkls_gemm_computes_the_product_in_every_layout(dtype):
                  A.shape[1], 2.0, a.ctypes.data, a.shape[1], b.ctypes.data, b.shape[1], 0.0,
                  out.ctypes.data, out.shape[1])  # fmt: skip
             np.testing.assert_allclose(out, 2.0 * (A @ B), **_close(dtype))
+
+
+@pytest.mark.parametrize(
+    ("text", "intel"),
+    [("vendor_id\t: GenuineIntel\n", True), ("vendor_id\t: AuthenticAMD\n", False), ("", False)],
+)
+def test_intel_cpu_reads_the_vendor(monkeypatch, text, intel):
+    """intel_cpu: MKL's products are the default on Intel's CPUs only (on AMD's OpenBLAS was
+    faster); the vendor read once, from /proc/cpuinfo's vendor_id line."""
+    monkeypatch.setattr(blas, "_GEMM", {})
+    monkeypatch.setattr(blas, "_cpu_text", lambda: text)
+    assert blas.intel_cpu() is intel
+    monkeypatch.setattr(blas, "_cpu_text", lambda: pytest.fail("read twice"))
+    assert blas.intel_cpu() is intel

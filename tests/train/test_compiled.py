@@ -260,13 +260,18 @@ def _mkl_or_skip():
         pytest.skip("MKL is not installed (pip install mkl), or runs another threading layer")
 
 
-@pytest.mark.parametrize("blas", ["mkl", "openblas", ""])
-def test_the_products_go_to_mkl_where_it_is_installed_unless_told(monkeypatch, blas):
-    """FFNN_BLAS picks the kernels' gemm — unset: MKL where the mkl package is installed — and
-    every choice trains the run the NumPy path trains, float32 and float64."""
-    if blas != "openblas":
+@pytest.mark.parametrize(("blas", "intel"), [("mkl", False), ("openblas", True), ("", True),
+                                             ("", False)])  # fmt: skip
+def test_the_products_go_to_mkl_on_intel_cpus_unless_told(monkeypatch, blas, intel):
+    """FFNN_BLAS picks the kernels' gemm — unset: MKL on an Intel CPU where the mkl package is
+    installed, OpenBLAS on others — and every choice trains the run the NumPy path trains,
+    float32 and float64."""
+    from ffnn.core import blas as _blas
+
+    if blas == "mkl" or (blas == "" and intel):
         _mkl_or_skip()
     monkeypatch.setenv(C.BLAS_ENV, blas)
+    monkeypatch.setattr(_blas, "intel_cpu", lambda: intel)
     case = CASES[-1]  # products large enough for BLAS
     from threadpoolctl import threadpool_limits
 
@@ -274,7 +279,7 @@ def test_the_products_go_to_mkl_where_it_is_installed_unless_told(monkeypatch, b
     tr = _trainer_of(ffnn.mlp([2, 8, 1], "tanh", rng=0), X, y, True)
     with threadpool_limits(1):  # (unset, MKL takes the products that run on one thread)
         assert tr.epoch(1, np.random.default_rng(0))
-    assert tr.compiled.blas == (blas or "mkl")
+    assert tr.compiled.blas == (blas or ("mkl" if intel else "openblas"))
     for dtype, rtol in ((np.float32, 2e-4), (np.float64, 1e-9)):
         theta_np, _ = _run(case, False, dtype)
         theta_c, _ = _run(case, True, dtype)

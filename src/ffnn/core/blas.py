@@ -16,12 +16,16 @@ the library is not found (another BLAS, another build), :func:`addmm` is ``C += 
 
 :func:`mkl_gemm_fn` finds Intel's MKL where the ``mkl`` package is installed (``pip install
 "ffnn[mkl]"``, x86-64: 230 MB to download, ~1 GB installed with its ``intel-openmp`` and ``tbb``),
-its ILP64 ``cblas_?gemm_64`` (the same arguments). The compiled training path prefers it
-(:func:`ffnn.train.compiled.kernel_gemm`; ``FFNN_BLAS=openblas`` keeps NumPy's): measured here,
-one thread, float32, at the shapes of a split step (512×784 by 784×256 … 256×64 by 64×784) MKL
-ran 1.11–1.22x OpenBLAS's speed, and a one-epoch fit of 784-256-256-10 / 784-1024-1024-10 on two
-threads took 118 / 697 ms against 137 / 803 ms (medians of 12 / 6 interleaved pairs;
-the mnist one an hour later, on a slower machine state, 136 against 152 ms).
+its ILP64 ``cblas_?gemm_64`` (the same arguments). The compiled training path prefers it on
+Intel's CPUs (:func:`intel_cpu`, :func:`ffnn.train.compiled.kernel_gemm`; ``FFNN_BLAS`` chooses):
+measured on an Intel Xeon (AVX-512), one thread, float32, at the shapes of a split step (512×784
+by 784×256 … 256×64 by 64×784) MKL ran 1.11–1.22x OpenBLAS's speed, and a one-epoch fit of
+784-256-256-10 / 784-1024-1024-10 on two threads took 118 / 697 ms against 137 / 803 ms
+(medians of 12 / 6 interleaved pairs; the mnist one an hour later, on a slower machine state,
+136 against 152 ms). On an AMD EPYC (Zen 3, AVX2; OpenBLAS's Haswell kernels) the same step's
+products on one thread ran *slower* with MKL: OpenBLAS 1.04x MKL's speed at 784-256-256-10
+(batches of 64 and 128) and 1.10–1.14x at 784-1024-1024-10 (128 and 256), 0.98–1.00x at
+64-128-128-10 (medians of 40–2,000 interleaved pairs of whole steps' products).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import ctypes
 
 import numpy as np
 
-__all__ = ["addmm", "gemm_fn", "mkl_gemm_fn"]
+__all__ = ["addmm", "gemm_fn", "mkl_gemm_fn", "intel_cpu"]
 
 #: below this many multiply-adds the ctypes call costs more than NumPy's temporary
 ADDMM_MIN_WORK = 1 << 15
@@ -64,6 +68,26 @@ def _find_gemm(char: str):
         return None
     LIB[0] = paths[0]
     return _proto(char)(ctypes.cast(fn, ctypes.c_void_p).value)
+
+
+def intel_cpu() -> bool:
+    """True when this machine's CPU is Intel's (``GenuineIntel``): where MKL's products beat
+    OpenBLAS's (measured: see the module's docstring). Read from /proc/cpuinfo on Linux, else
+    from :func:`platform.processor` (Windows and macOS name the vendor or the brand there)."""
+    if "intel" not in _GEMM:
+        _GEMM["intel"] = "GenuineIntel" in _cpu_text()
+    return _GEMM["intel"]
+
+
+def _cpu_text() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            return next((line for line in f if line.startswith("vendor_id")), "")
+    except OSError:
+        import platform
+
+        text = platform.processor()
+        return "GenuineIntel" if "GenuineIntel" in text or text.startswith("Intel") else text
 
 
 #: MKL's threading layers (mkl_service.h)

@@ -30,7 +30,7 @@ take it transposed):
 
 with σ' of relu 1[z > 0] = 1[x > 0], of tanh 1 − x², of sigmoid x (1 − x), of the identity 1 —
 functions of x alone, so X^(l) overwrites Z^(l) (z_i, y_i: the columns of Z, Y). The matrix
-products go to MKL where the ``mkl`` package is installed, else to NumPy's own BLAS
+products go to MKL on Intel CPUs where the ``mkl`` package is installed, else to NumPy's own BLAS
 (:func:`kernel_gemm`, :func:`numpy_gemm`; tiny ones run as compiled loops); the
 element-wise work runs as compiled loops (``fastmath`` reassociation, no
 approximate functions and no finite-math assumptions: the divergence checks must see inf and
@@ -683,19 +683,22 @@ def numpy_gemm(dtype):
 
 
 #: the environment variable that picks the compiled path's BLAS: "mkl", "openblas", or unset
+#: (MKL on Intel's CPUs where it is installed, else OpenBLAS)
 BLAS_ENV = "FFNN_BLAS"
 
 
 def kernel_gemm(dtype, alone: bool = True) -> tuple:
     """(gemm, name) for the kernels' products: MKL's (:func:`ffnn.core.blas.mkl_gemm_fn`, one
-    thread per caller) where the ``mkl`` package is installed and each product runs on one
-    thread (``alone``: a split run, or BLAS at one thread), else NumPy's (:func:`numpy_gemm`:
-    its OpenBLAS at the thread count fit set). ``FFNN_BLAS=openblas`` keeps NumPy's;
-    ``FFNN_BLAS=mkl`` insists on MKL (an error where it is not installed)."""
+    thread per caller) on an Intel CPU (:func:`ffnn.core.blas.intel_cpu`: on AMD's, OpenBLAS
+    was faster) where the ``mkl`` package is installed and each product runs on one thread
+    (``alone``: a split run, or BLAS at one thread), else NumPy's (:func:`numpy_gemm`: its
+    OpenBLAS at the thread count fit set). ``FFNN_BLAS=openblas`` keeps NumPy's;
+    ``FFNN_BLAS=mkl`` insists on MKL, on any CPU (an error where it is not installed)."""
     want = os.environ.get(BLAS_ENV, "").strip().lower()
     if want not in ("", "mkl", "openblas"):
         raise FFNNError(f"{BLAS_ENV}={want!r}: choose mkl or openblas (or leave it unset)")
-    mkl = _blas.mkl_gemm_fn(dtype) if want != "openblas" else None
+    asked = want == "mkl" or (want == "" and _blas.intel_cpu())
+    mkl = _blas.mkl_gemm_fn(dtype) if asked else None
     if want == "mkl" and mkl is None:
         raise FFNNError(
             f"{BLAS_ENV}=mkl, but MKL is not installed or runs another threading layer here: "
