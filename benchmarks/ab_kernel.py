@@ -3,7 +3,7 @@
     python benchmarks/ab_kernel.py REV [--config mnist] [--rounds 40] [--threads 2] [--n 20000]
 
 A change to the compiled kernels that saves a few % is lost in this machine's noise when whole
-benchmark runs are compared (one run to the next, the same code moved 10-15 % here). This script
+benchmark runs are compared (one run to the next, the same code moved 10-20 % here). This script
 loads ``src/ffnn/train/compiled.py`` as it was at ``REV`` beside the working tree's, builds one
 trainer (bench_train's epoch: n synthetic examples, plain SGD, float32, the config's network and
 batch) and times an epoch of each in turn, ``--rounds`` times, the order swapped every round; the
