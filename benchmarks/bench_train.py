@@ -462,8 +462,7 @@ def _kernels_line(infos: dict) -> str:
         seen.setdefault(key, []).append(k)
     parts = [f"{key}: {', '.join(v)}" for key, v in seen.items()]
     xla = next((i["xla"] for i in infos.values() if "xla" in i), None)
-    blas = infos.get("ffnn", {}).get("blas")
-    tail = (f"; {xla}" if xla else "") + (f"; ffnn's compiled products: {blas}" if blas else "")
+    tail = f"; {xla}" if xla else ""
     return "OpenBLAS kernels per runner: " + "; ".join(parts) + tail
 
 
@@ -484,13 +483,15 @@ def main() -> None:
     when = "right after the pause" if args.cold else "right after an untimed one of its own"
     print(f"n = {n:,} examples per epoch, repeats (median; the runners' order shuffled each "
           f"repeat): {each}; lr = {LR}, float32; each timed epoch {when}")  # fmt: skip
-    rows, infer_rows, verdicts, kernels, layouts = [], [], [], None, []
+    rows, infer_rows, verdicts, kernels, layouts, products = [], [], [], None, [], []
     try:
         for name in names:
             p = n_params(CONFIGS[name][0])
             med, imed, infos = _time_config(name, n, reps[name], args)
             kernels = kernels or _kernels_line(infos)
             layouts.append(f"{name} {infos.get('limit', {}).get('layout', '?')}")
+            if "blas" in infos.get("ffnn", {}):
+                products.append(f"{name} {infos['ffnn']['blas']}")
             for k, t in med.items():
                 if ":" not in k:  # not cpu:… or pair:…
                     gf = 6.0 * p * n / t / 1e9
@@ -503,6 +504,8 @@ def main() -> None:
             busy.kill()
     print(kernels)
     print("the limit's layout and library (the fastest here): " + ", ".join(layouts))
+    if products:
+        print("ffnn's compiled products, and how a split step is cut: " + ", ".join(products))
     print()
     print(
         "training, one epoch (median; 'ffnn x': the runner's time over ffnn's; cpu s: the "

@@ -74,6 +74,26 @@ def ffnn_fit_epoch(widths, bs, X, y, threads=None, compiled=None):
     return net, epoch
 
 
+def _compiled_as(epoch) -> str:
+    """Run ``epoch`` once (untimed) and say whose gemm the compiled path's last run called and
+    how it cut its steps ("mkl by units", "openblas by rows", ...; "numpy": the NumPy path)."""
+    from ffnn.train import compiled
+
+    seen, run = [], compiled.Epochs.run
+
+    def spy(self, *args):
+        out = run(self, *args)
+        seen.append(f"{self.blas} by {self.how}" if self.shares > 1 else f"{self.blas}, whole")
+        return out
+
+    compiled.Epochs.run = spy
+    try:
+        epoch()
+    finally:
+        compiled.Epochs.run = run
+    return seen[-1] if seen else "numpy"
+
+
 def ffnn_core_epoch(widths, bs, X, y):
     """The bare step loop on the core API: what fit costs beyond forward/backward/update."""
     import numpy as np
@@ -347,11 +367,7 @@ def build(runner: str, name: str, n: int, threads: int):
         net, epoch = ffnn_fit_epoch(widths, bs, X, y, thr, compiled)
         predict = net.predict
         if compiled is None:
-            import numpy as np
-
-            from ffnn.train.compiled import available, kernel_gemm
-
-            info["blas"] = kernel_gemm(np.float32)[1] if available() else "numpy"
+            epoch.compiled_as = lambda: _compiled_as(epoch)
     elif runner in ("ffnn core", "ffnn core 2"):  # the second: bench_train's A/A check
         epoch = ffnn_core_epoch(widths, bs, X, y)
         _, epoch.numpy = ffnn_fit_epoch(widths, bs, X, y, threads, False)  # the same process
@@ -426,6 +442,8 @@ def worker(runner: str, name: str, n: int, threads: int) -> None:
         epoch()  # warm-up (JAX's compilation, Numba's cache, first-call buffers)
         if hasattr(epoch, "numpy"):
             epoch.numpy()
+        if hasattr(epoch, "compiled_as"):
+            info["blas"] = epoch.compiled_as()
         info["openblas"] = _openblas()
         print("ready " + json.dumps(info), flush=True)
         for line in sys.stdin:

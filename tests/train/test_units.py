@@ -63,6 +63,55 @@ def test_a_fit_of_wide_layers_with_mkl_splits_their_units(monkeypatch):
     np.testing.assert_allclose(runs[True], runs[False], rtol=1e-9, atol=1e-12)
 
 
+SPLITS = [(100, "", ("units", 2, "mkl")), (150, "", ("rows", 2, "openblas")),
+          (100, "openblas", ("rows", 2, "openblas"))]  # fmt: skip
+
+
+@pytest.mark.parametrize(("batch", "env", "want"), SPLITS)
+def test_on_other_cpus_mkl_takes_a_units_split_of_small_shares(monkeypatch, batch, env, want):
+    """Not an Intel CPU, FFNN_BLAS unset: MKL's products where the run splits each layer's units
+    and the batch over the parts is MKL_UNITS_SHARE or less (100 / 2 here); OpenBLAS's split
+    by examples above it (150 / 2) and with FFNN_BLAS=openblas."""
+    from ffnn.core import blas
+
+    if want[2] == "mkl" and blas.mkl_gemm_fn(np.float32) is None:
+        pytest.skip("MKL is not installed (pip install mkl)")
+    if rows.split_of(2, 10**5, 128, (256,), "mkl")[0] < 2 or C.numpy_gemm(np.float32) is None:
+        pytest.skip("one core, or no NumPy BLAS to set to one thread")
+    assert 150 // 2 > C.MKL_UNITS_SHARE >= 100 // 2
+    monkeypatch.setattr(blas, "intel_cpu", lambda: False)
+    monkeypatch.setenv(C.BLAS_ENV, env)
+    seen, run = [], C.Epochs.run
+
+    def spy(self, *args):
+        out = run(self, *args)
+        seen.append((self.how, self.shares, self.blas))
+        return out
+
+    monkeypatch.setattr(C.Epochs, "run", spy)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((300, 40)), rng.integers(0, 3, 300)
+    net = ffnn.mlp([40, 256, 256, 3], "relu", output="softmax", rng=0)
+    fit(net, X, y, "cross_entropy", lr=0.05, batch_size=batch, epochs=2, progress=False,
+        threads=2, rng=1)  # fmt: skip
+    assert set(seen) == {want}
+    assert np.isfinite(net.theta).all()
+
+
+def test_kernel_gemm_takes_mkl_for_small_units_shares_only(monkeypatch):
+    from ffnn.core import blas
+
+    monkeypatch.setattr(blas, "intel_cpu", lambda: False)
+    monkeypatch.delenv(C.BLAS_ENV, raising=False)
+    has_mkl = blas.mkl_gemm_fn(np.float32) is not None
+    assert C.kernel_gemm(np.float32, True, C.MKL_UNITS_SHARE)[1] == (
+        "mkl" if has_mkl else "openblas"
+    )
+    assert C.kernel_gemm(np.float32, True, C.MKL_UNITS_SHARE + 1)[1] == "openblas"
+    assert C.kernel_gemm(np.float32, True, None)[1] == "openblas"
+    assert C.kernel_gemm(np.float32, False, C.MKL_UNITS_SHARE)[1] == "openblas"  # BLAS threaded
+
+
 @pytest.fixture
 def units(monkeypatch):
     monkeypatch.setattr(rows, "ROWS_BELOW", 0)  # every network is a large one

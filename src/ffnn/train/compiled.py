@@ -30,8 +30,9 @@ take it transposed):
 
 with σ' of relu 1[z > 0] = 1[x > 0], of tanh 1 − x², of sigmoid x (1 − x), of the identity 1 —
 functions of x alone, so X^(l) overwrites Z^(l) (z_i, y_i: the columns of Z, Y). The matrix
-products go to MKL on Intel CPUs where the ``mkl`` package is installed, else to NumPy's own BLAS
-(:func:`kernel_gemm`, :func:`numpy_gemm`; tiny ones run as compiled loops); the
+products go to MKL on Intel CPUs where the ``mkl`` package is installed (on other CPUs where a
+run splits its layers' units at a small batch: :data:`MKL_UNITS_SHARE`), else to NumPy's own
+BLAS (:func:`kernel_gemm`, :func:`numpy_gemm`; tiny ones run as compiled loops); the
 element-wise work runs as compiled loops (``fastmath`` reassociation, no
 approximate functions and no finite-math assumptions: the divergence checks must see inf and
 NaN). With BLAS on T > 1 threads (``fit(threads=T)``), a network under
@@ -683,21 +684,36 @@ def numpy_gemm(dtype):
 
 
 #: the environment variable that picks the compiled path's BLAS: "mkl", "openblas", or unset
-#: (MKL on Intel's CPUs where it is installed, else OpenBLAS)
+#: (MKL on Intel's CPUs where it is installed, and on others for :data:`MKL_UNITS_SHARE`; else
+#: OpenBLAS)
 BLAS_ENV = "FFNN_BLAS"
 
 
-def kernel_gemm(dtype, alone: bool = True) -> tuple:
+#: on CPUs other than Intel's, MKL takes the products of a run that splits each layer's units
+#: (a network under :data:`~ffnn.train.rows.ROWS_BELOW` parameters, :data:`UNITS_MIN_PART
+#: <ffnn.train.rows.UNITS_MIN_PART>`) when a share of its batch split by examples would hold
+#: this many or fewer: measured on an AMD EPYC (Zen 3), one-epoch fits on two threads, MKL by
+#: units against OpenBLAS by examples, medians of 30-60 interleaved rounds: 784-256-256-10 at
+#: batch 64 0.90, at 128 0.95-0.97, 256-256-256-10 at 64 0.96, 784-512-512-10 at 128 0.98,
+#: 512-256-256-10 at 128 1.00 — and 784-256-256-10 at batch 256 1.05 (so not there); MKL by
+#: examples 1.01-1.11 (so OpenBLAS keeps those)
+MKL_UNITS_SHARE = 64
+
+
+def kernel_gemm(dtype, alone: bool = True, units_share: int | None = None) -> tuple:
     """(gemm, name) for the kernels' products: MKL's (:func:`ffnn.core.blas.mkl_gemm_fn`, one
-    thread per caller) on an Intel CPU (:func:`ffnn.core.blas.intel_cpu`: on AMD's, OpenBLAS
-    was faster) where the ``mkl`` package is installed and each product runs on one thread
-    (``alone``: a split run, or BLAS at one thread), else NumPy's (:func:`numpy_gemm`: its
-    OpenBLAS at the thread count fit set). ``FFNN_BLAS=openblas`` keeps NumPy's;
+    thread per caller) on an Intel CPU (:func:`ffnn.core.blas.intel_cpu`) where the ``mkl``
+    package is installed and each product runs on one thread (``alone``: a split run, or BLAS
+    at one thread), else NumPy's (:func:`numpy_gemm`: its OpenBLAS at the thread count fit
+    set). On other CPUs (AMD's: OpenBLAS was faster split by examples) MKL where
+    ``units_share`` (a run split by units under ROWS_BELOW parameters: the batch over the
+    parts) is :data:`MKL_UNITS_SHARE` or less. ``FFNN_BLAS=openblas`` keeps NumPy's;
     ``FFNN_BLAS=mkl`` insists on MKL, on any CPU (an error where it is not installed)."""
     want = os.environ.get(BLAS_ENV, "").strip().lower()
     if want not in ("", "mkl", "openblas"):
         raise FFNNError(f"{BLAS_ENV}={want!r}: choose mkl or openblas (or leave it unset)")
-    asked = want == "mkl" or (want == "" and _blas.intel_cpu())
+    units = units_share is not None and units_share <= MKL_UNITS_SHARE
+    asked = want == "mkl" or (want == "" and (units or _blas.intel_cpu()))
     mkl = _blas.mkl_gemm_fn(dtype) if asked else None
     if want == "mkl" and mkl is None:
         raise FFNNError(
@@ -803,7 +819,7 @@ class Epochs:
         elif threads is not None:
             S, how = self.split_of(threads[0]())
             alone = S > 1 or threads[0]() == 1
-        gemm, self.blas = kernel_gemm(trainer.theta.dtype, alone)
+        gemm, self.blas = kernel_gemm(trainer.theta.dtype, alone, self._units_share(S, how))
         self.shares, self.how = S, how
         self.out[:] = 0.0
         b = self.batches
@@ -830,10 +846,24 @@ class Epochs:
         return done, status, float(self.out[0]), float(self.out[1])
 
     def split_of(self, threads: int) -> tuple[int, str]:
-        """:func:`ffnn.train.rows.split_of` for this network, with the BLAS a split run calls."""
+        """:func:`ffnn.train.rows.split_of` for this network, with the BLAS a split run calls:
+        OpenBLAS's split, unless MKL's products split by units (:data:`MKL_UNITS_SHARE`)."""
         blas = kernel_gemm(self.dtype)[1]
         hidden = tuple(int(w) for w in self.widths[1:-1])
-        return _rows.split_of(threads, self.n_params, self.batches.batch_size, hidden, blas)
+        bs = self.batches.batch_size
+        split = _rows.split_of(threads, self.n_params, bs, hidden, blas)
+        if blas != "mkl":
+            S, how = _rows.split_of(threads, self.n_params, bs, hidden, "mkl")
+            if kernel_gemm(self.dtype, True, self._units_share(S, how))[1] == "mkl":
+                return S, how
+        return split
+
+    def _units_share(self, S: int, how: str) -> int | None:
+        """The batch over the S parts of a run split by units under ROWS_BELOW parameters (for
+        :func:`kernel_gemm`), else None."""
+        if how != "units" or S < 2 or self.n_params >= _rows.ROWS_BELOW:
+            return None
+        return self.batches.batch_size // S
 
     def _unit_buffers(self) -> tuple:
         """The batch's buffers of a run split by units (:func:`ffnn.train.units.buffers`), made
