@@ -121,6 +121,10 @@ def _args():
         "--cold", action="store_true",
         help="time each epoch right after the pause (no untimed epoch of the runner's first)",
     )  # fmt: skip
+    ap.add_argument(
+        "--processes", type=int, default=1,
+        help="cut each config's repeats into this many runs of fresh runner processes",
+    )  # fmt: skip
     ap.add_argument("--no-memory", action="store_true", help="skip the 630 MB memory run")
     ap.add_argument("--memory-n", type=int, default=200_000, help="rows of the memory run")
     ap.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
@@ -333,33 +337,37 @@ def repeats_for(name: str, repeats: int | None, quick: bool) -> int:
 def _time_config(name, n, repeats, args):
     """Medians of the epoch times (wall and CPU) and inference times of every runner at one
     config, each runner in its own process, interleaved within each repeat; and the workers'
-    start-up notes."""
-    workers = {}
-    try:
-        for r in _runner_names(name, args):
-            workers[r] = Worker(r, name, n, args.threads)
-        times: dict = {k: [] for k in workers}
-        cpu: dict = {k: [] for k in workers}
-        itimes: dict = {k: [] for k in workers if k in ("ffnn", "torch", "sklearn")}
-        best_limit, inproc = [], []
-        warm = "" if args.cold else " warm"  # each timed epoch right after an untimed one
-        for rep in range(repeats):
-            for k in _rotated(list(workers), rep):
-                time.sleep(PAUSE)
-                if k == "ffnn core":  # with the NumPy fit in its process, in turn
-                    inproc.append(_core_and_numpy(workers[k], rep, warm))
-                out = workers[k].ask("epoch" + warm)
-                times[k].append(out["t"])
-                cpu[k].append(out["cpu"])
-                if k == "limit":  # its best step, next to its epoch and to ffnn's (GLUED)
-                    best_limit.append(workers["limit"].ask("limit")["t"])
-            for k in _rotated(list(itimes), rep):
-                time.sleep(PAUSE)
-                itimes[k].append(workers[k].ask("infer")["t"])
-        infos = {k: w.info for k, w in workers.items()}
-    finally:
-        for w in workers.values():
-            w.close()
+    start-up notes. With ``--processes K`` the repeats are cut into K runs of fresh processes
+    (each process keeps a speed offset of its own for its life: the A/A check)."""
+    names = _runner_names(name, args)
+    times: dict = {k: [] for k in names}
+    cpu: dict = {k: [] for k in names}
+    itimes: dict = {k: [] for k in names if k in ("ffnn", "torch", "sklearn")}
+    best_limit, inproc, infos = [], [], None
+    warm = "" if args.cold else " warm"  # each timed epoch right after an untimed one
+    K = max(1, min(args.processes, repeats))
+    for g in range(K):
+        workers = {}
+        try:
+            for r in names:
+                workers[r] = Worker(r, name, n, args.threads)
+            for rep in range(repeats * g // K, repeats * (g + 1) // K):
+                for k in _rotated(names, rep):
+                    time.sleep(PAUSE)
+                    if k == "ffnn core":  # with the NumPy fit in its process, in turn
+                        inproc.append(_core_and_numpy(workers[k], rep, warm))
+                    out = workers[k].ask("epoch" + warm)
+                    times[k].append(out["t"])
+                    cpu[k].append(out["cpu"])
+                    if k == "limit":  # its best step, next to its epoch and to ffnn's (GLUED)
+                        best_limit.append(workers["limit"].ask("limit")["t"])
+                for k in _rotated(list(itimes), rep):
+                    time.sleep(PAUSE)
+                    itimes[k].append(workers[k].ask("infer")["t"])
+            infos = infos or {k: w.info for k, w in workers.items()}
+        finally:
+            for w in workers.values():
+                w.close()
     med = {k: statistics.median(v) for k, v in times.items()}
     med["limit epoch"] = med["limit"]
     med["limit"] = statistics.median(best_limit)
@@ -481,6 +489,8 @@ def main() -> None:
     reps = {name: repeats_for(name, args.repeats, args.quick) for name in names}
     each = ", ".join(f"{name} {r}" for name, r in reps.items())
     when = "right after the pause" if args.cold else "right after an untimed one of its own"
+    if args.processes > 1:
+        when += f"; the repeats cut into {args.processes} runs of fresh processes"
     print(f"n = {n:,} examples per epoch, repeats (median; the runners' order shuffled each "
           f"repeat): {each}; lr = {LR}, float32; each timed epoch {when}")  # fmt: skip
     rows, infer_rows, verdicts, kernels, layouts, products = [], [], [], None, [], []

@@ -1,6 +1,7 @@
 """benchmarks/bench_train.py runs end to end: every runner in its own worker process, driven one
 epoch at a time, its rows and verdicts printed (a tiny run: what it measures is not checked)."""
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -9,8 +10,8 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_train.py"
 
 
 def test_a_tiny_run_prints_every_runner_and_the_verdicts():
-    cmd = [sys.executable, str(BENCH), "--configs", "tiny", "--n", "256", "--repeats", "1",
-           "--no-memory", "--no-torch", "--no-jax", "--no-sklearn"]  # fmt: skip
+    cmd = [sys.executable, str(BENCH), "--configs", "tiny", "--n", "256", "--repeats", "2",
+           "--processes", "2", "--no-memory", "--no-torch", "--no-jax", "--no-sklearn"]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stderr
     text = out.stdout
@@ -18,6 +19,9 @@ def test_a_tiny_run_prints_every_runner_and_the_verdicts():
         assert row in text
     assert "OpenBLAS kernels per runner:" in text
     assert "the limit's layout and library (the fastest here): tiny " in text
+    assert "the repeats cut into 2 runs of fresh processes" in text
+    if importlib.util.find_spec("numba") is not None:
+        assert "ffnn's compiled products, and how a split step is cut: tiny openblas, whole" in text
     assert "targets:\n  tiny   " in text and "of limit" in text
     assert "as the median of the adjacent pairs' ratios" in text
     assert "of the limit's own epoch timed next to it, which ran at" in text
