@@ -35,14 +35,8 @@ def test_with_mkl_networks_of_wide_layers_split_units_below_rows_below(monkeypat
     assert rows.split_of(2, p, 128, (256, 256), "mkl") == (2, "rows")
 
 
-def test_a_fit_of_wide_layers_with_mkl_splits_their_units(monkeypatch):
-    from ffnn.core.blas import mkl_gemm_fn
-
-    if mkl_gemm_fn(np.float32) is None:
-        pytest.skip("MKL is not installed (pip install mkl)")
-    if rows.split_of(2, 10**5, 128, (256,), "mkl")[0] < 2 or C.numpy_gemm(np.float32) is None:
-        pytest.skip("one core, or no NumPy BLAS to set to one thread")
-    monkeypatch.setenv(C.BLAS_ENV, "mkl")
+def _spied_runs(monkeypatch) -> list:
+    """(how, shares, blas) of each compiled run from now on, in a list that grows."""
     seen, run = [], C.Epochs.run
 
     def spy(self, *args):
@@ -51,8 +45,24 @@ def test_a_fit_of_wide_layers_with_mkl_splits_their_units(monkeypatch):
         return out
 
     monkeypatch.setattr(C.Epochs, "run", spy)
+    return seen
+
+
+def _three_classes():
     rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((300, 40)), rng.integers(0, 3, 300)
+    return rng.standard_normal((300, 40)), rng.integers(0, 3, 300)
+
+
+def test_a_fit_of_wide_layers_with_mkl_splits_their_units(monkeypatch):
+    from ffnn.core.blas import mkl_gemm_fn
+
+    if mkl_gemm_fn(np.float32) is None:
+        pytest.skip("MKL is not installed (pip install mkl)")
+    if rows.split_of(2, 10**5, 128, (256,), "mkl")[0] < 2 or C.numpy_gemm(np.float32) is None:
+        pytest.skip("one core, or no NumPy BLAS to set to one thread")
+    monkeypatch.setenv(C.BLAS_ENV, "mkl")
+    seen = _spied_runs(monkeypatch)
+    X, y = _three_classes()
     runs = {}  # in float64: in float32 MKL's rounding against OpenBLAS's, through relu's kinks
     for compiled in (False, True):  # over 9 steps, moved a weight in 77,059 by 0.5% (AMD EPYC)
         net = ffnn.mlp([40, 256, 256, 3], "relu", output="softmax", rng=0, dtype=np.float64)
@@ -81,16 +91,8 @@ def test_on_other_cpus_mkl_takes_a_units_split_of_small_shares(monkeypatch, batc
     assert 150 // 2 > C.MKL_UNITS_SHARE >= 100 // 2
     monkeypatch.setattr(blas, "intel_cpu", lambda: False)
     monkeypatch.setenv(C.BLAS_ENV, env)
-    seen, run = [], C.Epochs.run
-
-    def spy(self, *args):
-        out = run(self, *args)
-        seen.append((self.how, self.shares, self.blas))
-        return out
-
-    monkeypatch.setattr(C.Epochs, "run", spy)
-    rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((300, 40)), rng.integers(0, 3, 300)
+    seen = _spied_runs(monkeypatch)
+    X, y = _three_classes()
     net = ffnn.mlp([40, 256, 256, 3], "relu", output="softmax", rng=0)
     fit(net, X, y, "cross_entropy", lr=0.05, batch_size=batch, epochs=2, progress=False,
         threads=2, rng=1)  # fmt: skip
