@@ -696,7 +696,7 @@ BLAS_ENV = "FFNN_BLAS"
 #: units against OpenBLAS by examples, medians of 30-60 interleaved rounds: 784-256-256-10 at
 #: batch 64 0.90, at 128 0.95-0.97, 256-256-256-10 at 64 0.96, 784-512-512-10 at 128 0.98,
 #: 512-256-256-10 at 128 1.00 — and 784-256-256-10 at batch 256 1.05 (so not there); MKL by
-#: examples 1.01-1.11 (so OpenBLAS keeps those)
+#: examples 1.00-1.11 at those shapes (so OpenBLAS keeps those)
 MKL_UNITS_SHARE = 64
 
 
