@@ -108,3 +108,28 @@ def test_intel_cpu_reads_the_vendor(monkeypatch, text, intel):
     assert blas.intel_cpu() is intel
     monkeypatch.setattr(blas, "_cpu_text", lambda: pytest.fail("read twice"))
     assert blas.intel_cpu() is intel
+
+
+@pytest.mark.parametrize(
+    ("info", "avx512"),
+    [
+        ([{"internal_api": "openblas", "filepath": "/x/numpy.libs/libopenblas.so",
+           "architecture": "SkylakeX"}], True),
+        ([{"internal_api": "openblas", "filepath": "/x/numpy.libs/libopenblas.so",
+           "architecture": "Haswell"}], False),
+        ([{"internal_api": "openblas", "filepath": "/x/scipy.libs/libopenblas.so",
+           "architecture": "SkylakeX"}], False),  # SciPy's library, not NumPy's
+        ([{"internal_api": "mkl", "filepath": "/x/numpy/libmkl_rt.so"}], False),
+        ([], False),
+    ],
+)  # fmt: skip
+def test_openblas_avx512_reads_numpys_openblas_kernels(monkeypatch, info, avx512):
+    """openblas_avx512: whether NumPy's OpenBLAS runs AVX-512 kernels (threadpoolctl's
+    architecture), read once: where MKL on an AMD CPU keeps to AVX2 and loses."""
+    import threadpoolctl
+
+    monkeypatch.setattr(blas, "_GEMM", {})
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: info)
+    assert blas.openblas_avx512() is avx512
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda: pytest.fail("read twice"))
+    assert blas.openblas_avx512() is avx512

@@ -90,6 +90,7 @@ def test_on_other_cpus_mkl_takes_a_units_split_of_small_shares(monkeypatch, batc
         pytest.skip("one core, or no NumPy BLAS to set to one thread")
     assert 150 // 2 > C.MKL_UNITS_SHARE >= 100 // 2
     monkeypatch.setattr(blas, "intel_cpu", lambda: False)
+    monkeypatch.setattr(blas, "openblas_avx512", lambda: False)
     monkeypatch.setenv(C.BLAS_ENV, env)
     seen = _spied_runs(monkeypatch)
     X, y = _three_classes()
@@ -104,6 +105,7 @@ def test_kernel_gemm_takes_mkl_for_small_units_shares_only(monkeypatch):
     from ffnn.core import blas
 
     monkeypatch.setattr(blas, "intel_cpu", lambda: False)
+    monkeypatch.setattr(blas, "openblas_avx512", lambda: False)
     monkeypatch.delenv(C.BLAS_ENV, raising=False)
     has_mkl = blas.mkl_gemm_fn(np.float32) is not None
     assert C.kernel_gemm(np.float32, True, C.MKL_UNITS_SHARE)[1] == (
@@ -112,6 +114,20 @@ def test_kernel_gemm_takes_mkl_for_small_units_shares_only(monkeypatch):
     assert C.kernel_gemm(np.float32, True, C.MKL_UNITS_SHARE + 1)[1] == "openblas"
     assert C.kernel_gemm(np.float32, True, None)[1] == "openblas"
     assert C.kernel_gemm(np.float32, False, C.MKL_UNITS_SHARE)[1] == "openblas"  # BLAS threaded
+
+
+def test_kernel_gemm_keeps_openblas_where_it_runs_avx512(monkeypatch):
+    """On a CPU not Intel's whose OpenBLAS runs AVX-512 kernels (an AMD Zen 4), a units split
+    of small shares stays with OpenBLAS (MKL runs its AVX2 code there); FFNN_BLAS=mkl insists."""
+    from ffnn.core import blas
+
+    monkeypatch.setattr(blas, "intel_cpu", lambda: False)
+    monkeypatch.setattr(blas, "openblas_avx512", lambda: True)
+    monkeypatch.delenv(C.BLAS_ENV, raising=False)
+    assert C.kernel_gemm(np.float32, True, C.MKL_UNITS_SHARE)[1] == "openblas"
+    if blas.mkl_gemm_fn(np.float32) is not None:
+        monkeypatch.setenv(C.BLAS_ENV, "mkl")
+        assert C.kernel_gemm(np.float32, True, C.MKL_UNITS_SHARE)[1] == "mkl"
 
 
 @pytest.fixture

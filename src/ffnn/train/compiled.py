@@ -689,14 +689,18 @@ def numpy_gemm(dtype):
 BLAS_ENV = "FFNN_BLAS"
 
 
-#: on CPUs other than Intel's, MKL takes the products of a run that splits each layer's units
-#: (a network under :data:`~ffnn.train.rows.ROWS_BELOW` parameters, :data:`UNITS_MIN_PART
-#: <ffnn.train.rows.UNITS_MIN_PART>`) when a share of its batch split by examples would hold
-#: this many or fewer: measured on an AMD EPYC (Zen 3), one-epoch fits on two threads, MKL by
-#: units against OpenBLAS by examples, medians of 30-60 interleaved rounds: 784-256-256-10 at
-#: batch 64 0.90, at 128 0.95-0.97, 256-256-256-10 at 64 0.96, 784-512-512-10 at 128 0.98,
-#: 512-256-256-10 at 128 1.00 — and 784-256-256-10 at batch 256 1.05 (so not there); MKL by
-#: examples 1.00-1.11 at those shapes (so OpenBLAS keeps those)
+#: on CPUs other than Intel's whose OpenBLAS runs AVX2 kernels (not
+#: :func:`~ffnn.core.blas.openblas_avx512`), MKL takes the products of a run that splits each
+#: layer's units (a network under :data:`~ffnn.train.rows.ROWS_BELOW` parameters,
+#: :data:`UNITS_MIN_PART <ffnn.train.rows.UNITS_MIN_PART>`) when a share of its batch split by
+#: examples would hold this many or fewer: measured on an AMD EPYC (Zen 3), one-epoch fits on
+#: two threads, MKL by units against OpenBLAS by examples, medians of 30-60 interleaved rounds:
+#: 784-256-256-10 at batch 64 0.90, at 128 0.95-0.97, 256-256-256-10 at 64 0.96, 784-512-512-10
+#: at 128 0.98, 512-256-256-10 at 128 1.00 — and 784-256-256-10 at batch 256 1.05 (so not
+#: there); MKL by examples 1.00-1.11 at those shapes (so OpenBLAS keeps those). On an AMD EPYC
+#: Zen 4 (OpenBLAS's AVX-512 SkylakeX kernels; MKL's AVX2 code on AMD) MKL by units lost:
+#: 784-256-256-10 at 128 1.08x OpenBLAS by examples' time (40 rounds), at 64 0.99x, 256-256-256-10
+#: at 64 1.02x (16 rounds each)
 MKL_UNITS_SHARE = 64
 
 
@@ -707,12 +711,14 @@ def kernel_gemm(dtype, alone: bool = True, units_share: int | None = None) -> tu
     at one thread), else NumPy's (:func:`numpy_gemm`: its OpenBLAS at the thread count fit
     set). On other CPUs (AMD's: OpenBLAS was faster split by examples) MKL where
     ``units_share`` (a run split by units under ROWS_BELOW parameters: the batch over the
-    parts) is :data:`MKL_UNITS_SHARE` or less. ``FFNN_BLAS=openblas`` keeps NumPy's;
+    parts) is :data:`MKL_UNITS_SHARE` or less, unless OpenBLAS runs AVX-512 kernels there
+    (:func:`ffnn.core.blas.openblas_avx512`). ``FFNN_BLAS=openblas`` keeps NumPy's;
     ``FFNN_BLAS=mkl`` insists on MKL, on any CPU (an error where it is not installed)."""
     want = os.environ.get(BLAS_ENV, "").strip().lower()
     if want not in ("", "mkl", "openblas"):
         raise FFNNError(f"{BLAS_ENV}={want!r}: choose mkl or openblas (or leave it unset)")
     units = units_share is not None and units_share <= MKL_UNITS_SHARE
+    units = units and not _blas.openblas_avx512()
     asked = want == "mkl" or (want == "" and (units or _blas.intel_cpu()))
     mkl = _blas.mkl_gemm_fn(dtype) if asked else None
     if want == "mkl" and mkl is None:
