@@ -225,3 +225,37 @@ def test_dense_on_a_sparse_input_equals_the_dense_input():
         Ld, gd = net.loss_and_grad(X.toarray(), y, "mse")
         np.testing.assert_allclose(Ls, Ld, rtol=1e-14)
         np.testing.assert_allclose(gs, gd, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("scales", [(1.0, 1.0), (0.7, 0.0), (0.4, 0.3)])
+def test_dense_ntk_gram_equals_the_generic_rule_and_adds_into_out(scales):
+    """Dense's Gram-matrix form of Σ_P ∂(seed a)/∂P(x_i)·∂(seed b)/∂P(x'_j) equals the generic
+    per-example-rows rule, per pair, summed into out[0], and added to what out held."""
+    from ffnn.core.layers import Layer
+
+    rng = np.random.default_rng(4)
+    layer = Dense(3)
+    layer.bind([5])
+    P = (rng.standard_normal((3, 5)), rng.standard_normal(3), *scales)
+    xu, xv = rng.standard_normal((6, 5)), rng.standard_normal((4, 5))
+    du, dv = [rng.standard_normal((6, 3)) for _ in range(2)], [rng.standard_normal((4, 3))] * 2
+    pairs = [(0, 0), (0, 1), (1, 1)]
+    ref = Layer.ntk_gram(layer, P, xu, du, xv, dv, pairs)
+    assert ref.shape == (3, 6, 4)
+    np.testing.assert_allclose(layer.ntk_gram(P, xu, du, xv, dv, pairs), ref, atol=1e-12)
+    out, scratch = np.ones((1, 6, 4)), np.full((2, 6, 4), np.nan)
+    got = layer.ntk_gram(P, xu, du, xv, dv, pairs, out, scratch)
+    assert got is out
+    np.testing.assert_allclose(out[0], 1 + ref.sum(axis=0), atol=1e-12)
+    out = np.ones((1, 6, 4))
+    np.testing.assert_allclose(Layer.ntk_gram(layer, P, xu, du, xv, dv, pairs, out), out)
+    np.testing.assert_allclose(out[0], 1 + ref.sum(axis=0), atol=1e-12)
+    one = [rng.standard_normal((6, 1))], [rng.standard_normal((4, 1))]  # an outer product
+    layer1 = Dense(1)
+    layer1.bind([5])
+    P1 = (rng.standard_normal((1, 5)), rng.standard_normal(1), *scales)
+    np.testing.assert_allclose(
+        layer1.ntk_gram(P1, xu, one[0], xv, one[1], [(0, 0)]),
+        Layer.ntk_gram(layer1, P1, xu, one[0], xv, one[1], [(0, 0)]),
+        atol=1e-12,
+    )

@@ -108,3 +108,24 @@ def test_bad_wrt_raises():
     net = _dag()
     with pytest.raises(FFNNError, match="wrt"):
         param_jacobian(net, np.zeros((2, 3)), wrt="x")
+
+
+@pytest.mark.parametrize("wrt", ["z", "f"])
+def test_sensitivities_in_workspaces_equal_fresh_ones(wrt):
+    """With one in-place Workspace per output, the forward values and every output's messages
+    live in its buffers, and equal the freshly allocated ones (the relu nodes share buffers)."""
+    from ffnn.core.graph import Workspace
+    from ffnn.lab.jacobian import sensitivities
+
+    net = _dag("softmax")
+    X = np.random.default_rng(5).standard_normal((6, 3))
+    fresh = sensitivities(net, X, wrt=wrt)
+    ws = [Workspace(net, 6, in_place=True) for _ in range(2)]
+    kept = sensitivities(net, X, wrt=wrt, workspaces=ws)
+    assert [u.layer for u in kept] == [u.layer for u in fresh]
+    for u, v in zip(kept, fresh, strict=True):
+        np.testing.assert_array_equal(np.asarray(u.cache), np.asarray(v.cache))
+        for a, b in zip(u.delta, v.delta, strict=True):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(FFNNError, match="workspace was made for batches of 6"):
+        sensitivities(net, X[:4], workspaces=ws)

@@ -1,9 +1,11 @@
 import numpy as np
 import pytest
+from scipy import sparse
 
 import ffnn
 from ffnn import Act, Add, Dense, Init, Input, Network
 from ffnn.errors import FFNNError
+from ffnn.lab import ntk as ntk_module
 from ffnn.lab.kernels import analytic_nngp, analytic_ntk, gaussian_expectations, kernels_for
 from ffnn.lab.ntk import empirical_ntk, ntk_from_jacobian
 
@@ -27,6 +29,58 @@ def test_empirical_ntk_equals_jacobian_reference(blocks):
     shapes = {"trace": (6, 4), "diagonal": (6, 4, 3), "full": (6, 4, 3, 3)}
     assert A.shape == shapes[blocks]
     np.testing.assert_allclose(A, B, rtol=1e-10, atol=1e-12)
+
+
+def _relu_resnet(k):
+    """relu everywhere (its layers run in place in the kept buffers), a shared layer, k outputs."""
+    x = Input(4)
+    h = Act("relu")(Dense(6)(x))
+    shared = Dense(6)
+    h = Add()(h, Act("relu")(shared(h)))
+    h = Add()(h, Act("relu")(shared(h)))
+    return Network(x, Dense(k)(h), rng=1, dtype=np.float64)
+
+
+@pytest.mark.parametrize("k", [1, 2])
+@pytest.mark.parametrize("blocks", ["trace", "full"])
+def test_repeated_kernels_reuse_buffers_and_return_their_own_arrays(k, blocks):
+    net = _relu_resnet(k)
+    rng = np.random.default_rng(2)
+    Xa, Xb, X2 = (rng.standard_normal((n, 4)) for n in (7, 7, 3))
+    A = empirical_ntk(net, Xa, blocks=blocks)
+    A_copy = A.copy()
+    B = empirical_ntk(net, Xb, blocks=blocks)  # the same shapes: the kept buffers again
+    np.testing.assert_array_equal(A, A_copy)  # the first result is not overwritten
+    np.testing.assert_allclose(A, ntk_from_jacobian(net, Xa, blocks=blocks), atol=1e-12)
+    np.testing.assert_allclose(B, ntk_from_jacobian(net, Xb, blocks=blocks), atol=1e-12)
+    C = empirical_ntk(net, Xa, X2, blocks=blocks)  # other shapes: new buffers
+    np.testing.assert_allclose(C, ntk_from_jacobian(net, Xa, X2, blocks=blocks), atol=1e-12)
+    np.testing.assert_array_equal(empirical_ntk(net, Xa, blocks=blocks), A_copy)
+
+
+def test_a_kernel_too_large_to_keep_buffers_for_agrees(monkeypatch):
+    net = _relu_resnet(2)
+    X = np.random.default_rng(3).standard_normal((5, 4))
+    monkeypatch.setattr(ntk_module, "KEEP_BYTES", 0)
+    fresh = empirical_ntk(net, X, blocks="diagonal")
+    assert ntk_module._kept.sig is None and ntk_module._kept.buffers is None
+    monkeypatch.undo()
+    np.testing.assert_array_equal(empirical_ntk(net, X, blocks="diagonal"), fresh)
+    assert ntk_module._kept.buffers is not None
+
+
+def test_a_scalar_output_and_a_sparse_input_batch():
+    net = ffnn.mlp([5, 8, 8, 1], "relu", rng=0, dtype=np.float64)
+    X = sparse.random(6, 5, density=0.5, format="csr", random_state=0)
+    T = ntk_from_jacobian(net, X.toarray())
+    np.testing.assert_allclose(empirical_ntk(net, X.toarray()), T, atol=1e-12)
+    np.testing.assert_allclose(empirical_ntk(net, X), T, atol=1e-12)
+    np.testing.assert_allclose(empirical_ntk(net, X, X[:2]), T[:, :2], atol=1e-12)
+
+
+def test_bad_input_is_named_before_any_work():
+    with pytest.raises(FFNNError, match=r"shape \(batch, 4\)"):
+        empirical_ntk(_resnet(), np.zeros((3, 5)))
 
 
 def test_empirical_ntk_symmetric_psd():

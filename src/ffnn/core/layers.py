@@ -149,9 +149,17 @@ class Layer:
         return sum(np.einsum("ij,ij->i", *(b.reshape(g.shape[0], -1),) * 2, dtype=np.float64)
                    for b in blocks)  # fmt: skip
 
-    def ntk_gram(self, P, cu, du: list, cv, dv: list, pairs) -> np.ndarray:
+    def ntk_gram(self, P, cu, du: list, cv, dv: list, pairs, out=None, scratch=None) -> np.ndarray:
         """Σ over this layer's parameters of ∂(seed a)/∂P(x_i) · ∂(seed b)/∂P(x'_j) for two
-        uses u, v: (len(pairs), n1, n2), from the messages du[a]: (n1, ·), dv[b]: (n2, ·)."""
+        uses u, v and each pair (a, b) of ``pairs``, from the messages du[a]: (n1, ·) and
+        dv[b]: (n2, ·).
+
+        Returns (len(pairs), n1, n2). With ``out`` the shares are added into it instead: pair q
+        into out[q], or every pair into out[0] when out is (1, n1, n2) (their sum), and out is
+        returned. ``scratch``: optional work space, (2, n1, n2) in the messages' dtype, that
+        the rule may write over (Dense puts its Gram matrices there). Generic: every seed's
+        per-example rows, then their inner products.
+        """
         n1, n2 = du[0].shape[0], dv[0].shape[0]
 
         def rows(cache, d):
@@ -161,7 +169,11 @@ class Layer:
 
         Ju = [rows(cu, d) for d in du]
         Jv = Ju if (cv is cu and dv is du) else [rows(cv, d) for d in dv]
-        return np.stack([Ju[a] @ Jv[b].T for a, b in pairs]).reshape(len(pairs), n1, n2)
+        if out is None:
+            out = np.zeros((len(pairs), n1, n2), du[0].dtype)
+        for q, (a, b) in enumerate(pairs):
+            out[q if len(out) > 1 else 0] += Ju[a] @ Jv[b].T
+        return out
 
 
 def Input(n: int, name: str = "x") -> Node:
@@ -169,6 +181,22 @@ def Input(n: int, name: str = "x") -> Node:
     if not isinstance(n, int | np.integer) or n < 1:
         raise FFNNError(f"Input width must be a positive integer, got {n!r}")
     return Node(None, (), int(n), name)
+
+
+def _gram(A, B, out: np.ndarray | None = None) -> np.ndarray:
+    """A Bᵀ: (n1, n2) for rows A: (n1, m) and B: (n2, m), into ``out`` if given: NumPy's
+    symmetric product (half the work) when B is A, an outer product when m = 1 (BLAS is ~10x
+    slower with K = 1), and the dense n1 × n2 result of a SciPy sparse input batch."""
+    if not (isinstance(A, np.ndarray) and isinstance(B, np.ndarray)):
+        r = A @ B.T
+        r = r.toarray() if hasattr(r, "toarray") else np.asarray(r)
+        if out is None:
+            return r
+        np.copyto(out, r)
+        return out
+    if A.shape[1] == 1:
+        return np.multiply(A, B.T, out=out)
+    return np.matmul(A, B.T, out=out)
 
 
 def _sparse_xM(x, M: np.ndarray, out: np.ndarray | None) -> np.ndarray:
@@ -331,17 +359,22 @@ class Dense(Layer):
         return gg * (s_W * s_W * np.einsum("ij,ij->i", x, x, dtype=np.float64) + s_b * s_b)
 
     @staticmethod
-    def ntk_gram(params, xu, du, xv, dv, pairs):
-        """s_W² (G_δ ⊙ G_x) + s_b² G_δ with G_x = X_u X_vᵀ, G_δ = Δ_u Δ_vᵀ (no p-sized rows)."""
+    def ntk_gram(params, xu, du, xv, dv, pairs, out=None, scratch=None):
+        """s_W² (G_δ ⊙ G_x) + s_b² G_δ = G_δ ⊙ (s_W² G_x + s_b²) with G_x = X_u X_vᵀ and
+        G_δ = Δ_u Δ_vᵀ: (n1, n2) each, no p-sized rows (``out``, ``scratch``: Layer.ntk_gram)."""
         W, b, s_W, s_b = params
-        Gx = xu @ xv.T
-        Gx *= s_W**2
+        Gx, Gd = (None, None) if scratch is None else scratch
+        Gx = _gram(xu, xv, Gx)
+        if s_W != 1.0:
+            Gx *= s_W * s_W
         if s_b != 0:
-            Gx += s_b**2
-        out = np.empty((len(pairs), *Gx.shape), dtype=Gx.dtype)
+            Gx += s_b * s_b
+        if out is None:
+            out = np.zeros((len(pairs), *Gx.shape), dtype=du[0].dtype)
         for q, (a, c) in enumerate(pairs):
-            np.matmul(du[a], dv[c].T, out=out[q])
-            out[q] *= Gx
+            Gd = _gram(du[a], dv[c], Gd)
+            Gd *= Gx
+            out[q if len(out) > 1 else 0] += Gd
         return out
 
     def kernel(self, ks, ctx):

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ffnn.core.graph import Network, Trace
+from ffnn.core.graph import Network, Trace, Workspace
 from ffnn.core.layers import Layer
 from ffnn.core.losses import get_loss
 from ffnn.core.sweeps import message_sweep, per_example_sweep
@@ -89,18 +89,30 @@ def _seeds(net: Network, z: np.ndarray, wrt: str) -> list[np.ndarray]:
 
 
 def sensitivities(
-    net: Network, X, *, wrt: str = "z", trace: Trace | None = None
+    net: Network,
+    X,
+    *,
+    wrt: str = "z",
+    trace: Trace | None = None,
+    workspaces: list[Workspace] | None = None,
 ) -> list[Sensitivity]:
     """Per-example sensitivities Δ_u^a at every node u of a layer with parameters, every output a.
 
     One forward pass (or the ``trace`` given) and one backward message pass per output.
     ``wrt="z"`` differentiates the pre-activation z^(L+1) (default); ``"f"`` the output φ_out(z).
+    ``workspaces``: one :class:`~ffnn.core.graph.Workspace` per output, made for X's batch size;
+    the forward values then live in the first one's buffers and output a's messages in the
+    a-th one's, until the next pass that uses them.
     """
+    ws = workspaces or [None] * net.output_node.dim
     if trace is None:
-        z, trace = net.forward(X)
+        z, trace = net.forward(X, workspace=ws[0])
     else:
         z = trace.output
-    per_seed = [message_sweep(net, trace, s) for s in _seeds(net, z, wrt)]
+    per_seed = [
+        message_sweep(net, trace, s, outs=w and w.sends)
+        for s, w in zip(_seeds(net, z, wrt), ws, strict=True)
+    ]
     return [
         Sensitivity(k, layer, P, trace.caches[i], [m[i] for m in per_seed])
         for i, layer, P, _, k, _ in net._steps()

@@ -28,9 +28,11 @@ The return shape depends only on ``blocks``, never on k.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-from ffnn.core.graph import Network
+from ffnn.core.graph import Network, Workspace
 from ffnn.errors import FFNNError
 from ffnn.lab.jacobian import param_jacobian, sensitivities
 
@@ -56,28 +58,69 @@ def empirical_ntk(
 
     ``wrt="z"`` differentiates the pre-activation z^(L+1) (the function trained by MSE with an
     identity output); ``"f"`` the output φ_out(z). See the module docstring for ``blocks``.
-    Computed in the network's dtype.
+    Computed in the network's dtype; the working buffers of one size are kept for the next
+    call while they take at most :data:`KEEP_BYTES` (the result is always a fresh array).
     """
     _check_blocks(blocks)
-    s1 = sensitivities(net, X1, wrt=wrt)
-    s2 = s1 if X2 is None else sensitivities(net, X2, wrt=wrt)
-    n1 = np.shape(X1)[0] if not s1 else s1[0].delta[0].shape[0]
-    n2 = n1 if X2 is None else (np.shape(X2)[0] if not s2 else s2[0].delta[0].shape[0])
+    X1 = net._check_input(X1)
+    X2 = None if X2 is None else net._check_input(X2)
+    n1 = X1.shape[0]
+    n2 = n1 if X2 is None else X2.shape[0]
     k = net.output_node.dim
+    ws1, ws2, scratch = _buffers(net, n1, n2, k, X2 is None)
+    s1 = sensitivities(net, X1, wrt=wrt, workspaces=ws1)
+    s2 = s1 if X2 is None else sensitivities(net, X2, wrt=wrt, workspaces=ws2)
     if blocks == "full":
         pairs = [(a, b) for a in range(k) for b in range(k)]
     else:
         pairs = [(a, a) for a in range(k)]
-    theta = np.zeros((len(pairs), n1, n2), dtype=net.dtype)
+    slots = 1 if blocks == "trace" else len(pairs)  # the trace: every pair into one sum
+    theta = np.zeros((slots, n1, n2), dtype=net.dtype)
     for u in s1:
         for v in s2:
             if u.layer == v.layer:  # two uses of one layer's parameters
-                theta += u.rules.ntk_gram(u.P, u.cache, u.delta, v.cache, v.delta, pairs)
+                u.rules.ntk_gram(u.P, u.cache, u.delta, v.cache, v.delta, pairs, theta, scratch)
     if blocks == "trace":
-        return theta.sum(axis=0)
+        return theta[0]
     if blocks == "diagonal":
         return np.moveaxis(theta, 0, -1)
     return np.moveaxis(theta.reshape(k, k, n1, n2), (0, 1), (2, 3))
+
+
+_kept = threading.local()
+
+#: The most memory (bytes) :func:`empirical_ntk` keeps between calls for its buffers.
+KEEP_BYTES = 64 * 2**20
+
+
+def _buffers(net: Network, n1: int, n2: int, k: int, same: bool):
+    """The calling thread's buffers for a kernel of n1 × n2 inputs and k outputs: a Workspace
+    per output for each input set (None for X2 when it is X1) and the (2, n1, n2) scratch of
+    the layers' Gram matrices, reused from the last call of the same shapes and graph.
+
+    Fresh large arrays cost page faults (the allocator hands big blocks back to the system on
+    free): half of the kernel's time at 40-512-512-1 with n = 1,000, where 16,000 faults a
+    call took 30–45 ms of system time (``benchmarks/bench_ntk.py``: 47–49 ms a kernel against
+    23 ms with these buffers kept). They are kept while they take at most KEEP_BYTES (one
+    size, like :func:`ffnn.lab.hessian.hvp`'s); beyond that the sensitivities allocate as
+    usual, and only the scratch is shared by the layers of the call.
+    """
+    dims = tuple(node.dim for node in net.nodes)
+    sig = (dims, tuple(net._parents), net.dtype, n1, n2, k, same)
+    if getattr(_kept, "sig", None) == sig:
+        return _kept.buffers
+    _kept.sig = _kept.buffers = None  # let the last size go first
+    scratch = np.empty((2, n1, n2), dtype=net.dtype)
+    rows = k * (n1 if same else n1 + n2)  # the batch rows of all the Workspaces
+    if net.dtype.itemsize * (2 * rows * sum(dims) + scratch.size) > KEEP_BYTES:
+        return None, None, scratch
+
+    def per_output(n):
+        return [Workspace(net, n, in_place=True) for _ in range(k)]
+
+    _kept.buffers = (per_output(n1), None if same else per_output(n2), scratch)
+    _kept.sig = sig
+    return _kept.buffers
 
 
 def ntk_from_jacobian(net: Network, X1, X2=None, *, blocks: str = "trace", wrt: str = "z"):
