@@ -58,6 +58,14 @@ def test_repeated_kernels_reuse_buffers_and_return_their_own_arrays(k, blocks):
     np.testing.assert_array_equal(empirical_ntk(net, Xa, blocks=blocks), A_copy)
 
 
+def test_kept_buffers_follow_the_activations_not_only_the_widths():
+    """A relu network's buffers share z and x; a tanh network of the same widths must not."""
+    X = np.random.default_rng(6).standard_normal((5, 3))
+    for act in ("relu", "tanh", "relu"):
+        net = ffnn.mlp([3, 8, 8, 2], act, rng=0, dtype=np.float64)
+        np.testing.assert_allclose(empirical_ntk(net, X), ntk_from_jacobian(net, X), atol=1e-12)
+
+
 def test_a_kernel_too_large_to_keep_buffers_for_agrees(monkeypatch):
     net = _relu_resnet(2)
     X = np.random.default_rng(3).standard_normal((5, 4))

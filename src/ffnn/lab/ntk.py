@@ -106,7 +106,8 @@ def _buffers(net: Network, n1: int, n2: int, k: int, same: bool):
     usual, and only the scratch is shared by the layers of the call.
     """
     dims = tuple(node.dim for node in net.nodes)
-    sig = (dims, tuple(net._parents), net.dtype, n1, n2, k, same)
+    in_place = Workspace.in_place_nodes(net)  # which nodes share buffers: a graph's relus
+    sig = (dims, tuple(net._parents), in_place, net.dtype, n1, n2, k, same)
     if getattr(_kept, "sig", None) == sig:
         return _kept.buffers
     _kept.sig = _kept.buffers = None  # let the last size go first
