@@ -99,8 +99,8 @@ def _buffers(net: Network, n1: int, n2: int, k: int, same: bool):
     the layers' Gram matrices, reused from the last call of the same shapes and graph.
 
     Fresh large arrays cost page faults (the allocator hands big blocks back to the system on
-    free): half of the kernel's time at 40-512-512-1 with n = 1,000, where 16,000 faults a
-    call took 30–45 ms of system time (``benchmarks/bench_ntk.py``: 47–49 ms a kernel against
+    free): half of the kernel's time at 40-512-512-1 with n = 1,000, where 14,000–16,000 faults
+    a call took 30–45 ms of system time (``benchmarks/bench_ntk.py``: 47–49 ms a kernel against
     23 ms with these buffers kept). They are kept while they take at most KEEP_BYTES (one
     size, like :func:`ffnn.lab.hessian.hvp`'s); beyond that the sensitivities allocate as
     usual, and only the scratch is shared by the layers of the call.
