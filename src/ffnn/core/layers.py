@@ -36,6 +36,7 @@ import numpy as np
 from ffnn.core.activations import Activation, get_activation
 from ffnn.core.blas import addmm
 from ffnn.core.init import Init, as_init
+from ffnn.core.outer import outer_rows
 from ffnn.errors import FFNNError
 
 __all__ = ["Node", "Layer", "Input", "Dense", "Act", "Add", "Concat"]
@@ -347,9 +348,7 @@ class Dense(Layer):
             GW += g[:, :, None] * x[:, None, :] * s_W
             Gb += g * s_b
         else:
-            np.einsum("ni,nj->nij", g, x, out=GW)
-            if s_W != 1.0:
-                GW *= s_W
+            outer_rows(g, x, s_W, GW)  # the m × n_out × n_in store, on every core when large
             np.multiply(g, s_b, out=Gb)
 
     @staticmethod
